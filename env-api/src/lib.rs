@@ -1,0 +1,1 @@
+//! The simweb HTTP server (axum/tokio) and the `simweb` command-line binary.

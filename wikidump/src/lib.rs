@@ -1,0 +1,1 @@
+//! Offline Wikipedia: dump ingest (MediaWiki XML/bz2, ZIM, JSONL), clean text, sled document store and tantivy index.
