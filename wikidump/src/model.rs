@@ -76,7 +76,10 @@ pub enum SourceItem {
     Redirect(Redirect),
     /// A page that is deliberately not a document (other namespace, empty, broken
     /// markup): counted in the ingest summary with its reason, never fatal.
-    Skipped { title: String, reason: String },
+    Skipped {
+        title: String,
+        reason: String,
+    },
 }
 
 /// A section-sized chunk of a document (~100–200 words), the unit that search ranks
