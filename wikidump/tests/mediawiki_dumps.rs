@@ -32,9 +32,19 @@ fn sample(name: &str) -> PathBuf {
 }
 
 fn read_pages(path: &Path, opts: &DumpOptions) -> (DumpInfo, Vec<RawPage>) {
-    let (info, pages) = open_dump(path, opts).unwrap();
-    let pages: Vec<RawPage> = pages.map(|p| p.unwrap()).collect();
-    (info, pages)
+    let (info, mut pages) = open_dump(path, opts).unwrap();
+    let list: Vec<RawPage> = pages.by_ref().map(|p| p.unwrap()).collect();
+    // Progress accounting reaches the end of the input file (plain XML stops reading at
+    // `</mediawiki>`, before a trailing newline).
+    let len = std::fs::metadata(path).unwrap().len();
+    let pos = pages.input_position();
+    assert!(
+        pos <= len && len - pos < 16,
+        "{pos} of {len}: {}",
+        path.display()
+    );
+    assert!(pages.xml_position() >= pos);
+    (info, list)
 }
 
 struct Cleaned {

@@ -94,25 +94,36 @@ impl StreamFailure {
 }
 
 /// Opens a bz2 dump, choosing the parallel path when it has several streams.
-pub(crate) fn open(path: &Path, opts: &DumpOptions) -> Result<Box<dyn BufRead + Send>, DumpError> {
+/// Also returns the count of compressed bytes consumed so far (progress).
+pub(crate) fn open(
+    path: &Path,
+    opts: &DumpOptions,
+) -> Result<(Box<dyn BufRead + Send>, Arc<AtomicU64>), DumpError> {
     let threads = if opts.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
         opts.threads
     };
+    let consumed = Arc::new(AtomicU64::new(0));
     let reader: Box<dyn Read + Send> = if let Some(index) = &opts.multistream_index {
         let offsets = read_index(index, path)?;
         Box::new(ParallelStreams::spawn(
             path,
             Boundaries::Index(offsets),
             threads,
+            consumed.clone(),
         )?)
     } else if threads > 1 && has_second_stream(path)? {
-        Box::new(ParallelStreams::spawn(path, Boundaries::Scan, threads)?)
+        Box::new(ParallelStreams::spawn(
+            path,
+            Boundaries::Scan,
+            threads,
+            consumed.clone(),
+        )?)
     } else {
-        Box::new(sequential(path)?)
+        Box::new(sequential(path, consumed.clone())?)
     };
-    check_xml_inside(path, reader)
+    Ok((check_xml_inside(path, reader)?, consumed))
 }
 
 /// Checks that the decompressed data is MediaWiki XML, then hands back a reader that
@@ -155,9 +166,9 @@ pub(crate) fn io_to_dump_error(e: io::Error, path: &Path) -> DumpError {
 }
 
 /// A `BufRead` that counts the bytes its consumer has consumed (the compressed offset).
-struct CountingReader<R> {
-    inner: R,
-    consumed: Arc<AtomicU64>,
+pub(crate) struct CountingReader<R> {
+    pub inner: R,
+    pub consumed: Arc<AtomicU64>,
 }
 
 impl<R: Read> Read for CountingReader<R>
@@ -187,9 +198,8 @@ struct Sequential {
     consumed: Arc<AtomicU64>,
 }
 
-fn sequential(path: &Path) -> Result<Sequential, DumpError> {
+fn sequential(path: &Path, consumed: Arc<AtomicU64>) -> Result<Sequential, DumpError> {
     let file = File::open(path).map_err(|e| DumpError::io(path, e))?;
-    let consumed = Arc::new(AtomicU64::new(0));
     let counting = CountingReader {
         inner: BufReader::with_capacity(1 << 16, file),
         consumed: consumed.clone(),
@@ -304,7 +314,8 @@ struct Segment {
     data: Result<Vec<u8>, StreamFailure>,
 }
 
-type Decoded = (u64, Result<Vec<u8>, StreamFailure>);
+/// (sequence number, end offset of the stream in the file, decompressed bytes).
+type Decoded = (u64, u64, Result<Vec<u8>, StreamFailure>);
 
 /// Parallel multistream decompression behind a plain `Read`, in input order.
 ///
@@ -314,7 +325,9 @@ type Decoded = (u64, Result<Vec<u8>, StreamFailure>);
 struct ParallelStreams {
     results: Receiver<Decoded>,
     tickets: Sender<()>,
-    pending: BTreeMap<u64, Result<Vec<u8>, StreamFailure>>,
+    pending: BTreeMap<u64, (u64, Result<Vec<u8>, StreamFailure>)>,
+    /// Compressed bytes handed to the reader so far (end of the current stream).
+    consumed: Arc<AtomicU64>,
     next_seq: u64,
     current: Vec<u8>,
     pos: usize,
@@ -322,7 +335,12 @@ struct ParallelStreams {
 }
 
 impl ParallelStreams {
-    fn spawn(path: &Path, bounds: Boundaries, threads: usize) -> Result<Self, DumpError> {
+    fn spawn(
+        path: &Path,
+        bounds: Boundaries,
+        threads: usize,
+        consumed: Arc<AtomicU64>,
+    ) -> Result<Self, DumpError> {
         let file = File::open(path).map_err(|e| DumpError::io(path, e))?;
         let ahead = threads * 4 + 2;
         let (ticket_tx, ticket_rx) = bounded::<()>(ahead);
@@ -343,8 +361,9 @@ impl ParallelStreams {
                 .name(format!("bz2-worker-{i}"))
                 .spawn(move || {
                     for seg in rx {
+                        let end = seg.offset + seg.data.as_ref().map_or(0, |d| d.len() as u64);
                         let out = seg.data.and_then(|d| decompress_stream(&d, seg.offset));
-                        if tx.send((seg.seq, out)).is_err() {
+                        if tx.send((seg.seq, end, out)).is_err() {
                             break;
                         }
                     }
@@ -355,6 +374,7 @@ impl ParallelStreams {
             results: result_rx,
             tickets: ticket_tx,
             pending: BTreeMap::new(),
+            consumed,
             next_seq: 0,
             current: Vec::new(),
             pos: 0,
@@ -365,8 +385,9 @@ impl ParallelStreams {
     /// Loads the next stream's bytes in order; false at the end of input.
     fn advance(&mut self) -> io::Result<bool> {
         loop {
-            if let Some(out) = self.pending.remove(&self.next_seq) {
+            if let Some((end, out)) = self.pending.remove(&self.next_seq) {
                 self.next_seq += 1;
+                self.consumed.fetch_max(end, Ordering::Relaxed);
                 let _ = self.tickets.try_send(());
                 match out {
                     Ok(bytes) => {
@@ -381,8 +402,8 @@ impl ParallelStreams {
                 }
             }
             match self.results.recv() {
-                Ok((seq, out)) => {
-                    self.pending.insert(seq, out);
+                Ok((seq, end, out)) => {
+                    self.pending.insert(seq, (end, out));
                 }
                 Err(_) => return Ok(false),
             }

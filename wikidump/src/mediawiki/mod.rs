@@ -14,6 +14,8 @@ mod xml;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 pub use error::DumpError;
 pub use sniff::{sniff_file, InputFormat};
@@ -63,6 +65,7 @@ pub struct DumpOptions {
 /// Pages of an opened dump, in input order. After the first `Err` it yields nothing more.
 pub struct DumpPages {
     inner: xml::PageReader<Box<dyn BufRead + Send>>,
+    input_consumed: Arc<AtomicU64>,
 }
 
 impl Iterator for DumpPages {
@@ -74,9 +77,15 @@ impl Iterator for DumpPages {
 }
 
 impl DumpPages {
-    /// Bytes of decompressed XML consumed so far (progress reporting).
+    /// Bytes of decompressed XML consumed so far.
     pub fn xml_position(&self) -> u64 {
         self.inner.position()
+    }
+
+    /// Bytes of the input file consumed so far (compressed bytes for bz2): progress and
+    /// ETA against the file size. Read-ahead makes it run slightly ahead of the pages.
+    pub fn input_position(&self) -> u64 {
+        self.input_consumed.load(Ordering::Relaxed)
     }
 }
 
@@ -84,11 +93,16 @@ impl DumpPages {
 /// content) and reads its header, so the language is known before the first page.
 pub fn open_dump(path: &Path, opts: &DumpOptions) -> Result<(DumpInfo, DumpPages), DumpError> {
     let format = sniff_file(path)?;
-    let reader: Box<dyn BufRead + Send> = match format {
-        InputFormat::MediaWikiXml => Box::new(BufReader::with_capacity(
-            1 << 16,
-            File::open(path).map_err(|e| DumpError::io(path, e))?,
-        )),
+    let (reader, input_consumed): (Box<dyn BufRead + Send>, _) = match format {
+        InputFormat::MediaWikiXml => {
+            let consumed = Arc::new(AtomicU64::new(0));
+            let file = File::open(path).map_err(|e| DumpError::io(path, e))?;
+            let reader = bz2::CountingReader {
+                inner: BufReader::with_capacity(1 << 16, file),
+                consumed: consumed.clone(),
+            };
+            (Box::new(reader), consumed)
+        }
         InputFormat::Bzip2 => bz2::open(path, opts)?,
         other => {
             return Err(DumpError::NotMediaWiki {
@@ -105,7 +119,13 @@ pub fn open_dump(path: &Path, opts: &DumpOptions) -> Result<(DumpInfo, DumpPages
         db_name: header.db_name,
         format,
     };
-    Ok((info, DumpPages { inner }))
+    Ok((
+        info,
+        DumpPages {
+            inner,
+            input_consumed,
+        },
+    ))
 }
 
 /// Reads at most `limit` bytes from `r` (used to sniff decompressed content).
