@@ -27,7 +27,8 @@ pub enum ZhVariant {
     /// Traditional script (`zh-hant`).
     #[serde(rename = "zh-hant")]
     Hant,
-    /// Mainland China (`zh-cn`): Simplified script.
+    /// Mainland China (`zh-cn`): Simplified script, also replacing Taiwan vocabulary
+    /// (`網路` → `网络`; OpenCC `tw2sp`).
     #[serde(rename = "zh-cn")]
     Cn,
     /// Taiwan (`zh-tw`): Traditional script, Taiwan character forms.
@@ -118,7 +119,7 @@ fn converter(target: ZhVariant) -> Option<&'static OpenCC> {
     ];
     let (slot, config) = match target {
         ZhVariant::Hans => (0, BuiltinConfig::T2s),
-        ZhVariant::Cn => (1, BuiltinConfig::T2s),
+        ZhVariant::Cn => (1, BuiltinConfig::Tw2sp),
         ZhVariant::Hant => (2, BuiltinConfig::S2t),
         ZhVariant::Tw => (3, BuiltinConfig::S2tw),
         ZhVariant::Hk => (4, BuiltinConfig::S2hk),
@@ -377,6 +378,12 @@ mod tests {
             resolve_conversion_markup("-{zh-hans:http://a.b/c;zh-hant:http://d}-", ZhVariant::Hans),
             "http://a.b/c"
         );
+    }
+
+    #[test]
+    fn zh_cn_also_converts_taiwan_vocabulary() {
+        assert_eq!(to_variant("網路資訊", ZhVariant::Cn), "网络信息");
+        assert_eq!(to_variant("網路資訊", ZhVariant::Hans), "网路资讯");
     }
 
     #[test]

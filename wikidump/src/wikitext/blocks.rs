@@ -187,52 +187,67 @@ fn heading(line: &str) -> Option<(usize, &str)> {
 }
 
 /// Final clean-up of one line of text: entities, verbatim characters back, whitespace
-/// collapsed, and punctuation debris of removed templates (`( ; born …)`, `word ,`) fixed.
+/// collapsed, and punctuation debris of removed templates (`( ; born …)`, `word ,`, `()`)
+/// fixed, in one pass.
 pub(crate) fn tidy(s: &str) -> String {
     let decoded = decode_entities(s);
-    let unprotected = unprotect(&decoded);
-    let mut out = String::with_capacity(unprotected.len());
-    for word in unprotected.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
-    let mut prev = String::new();
-    while prev != out {
-        prev = out.clone();
-        for (from, to) in [
-            (" ,", ","),
-            (" . ", ". "),
-            (" ;", ";"),
-            (" )", ")"),
-            ("( ", "("),
-            ("()", ""),
-            ("(,", "("),
-            ("(;", "("),
-            (",)", ")"),
-            (";)", ")"),
-            (",,", ","),
-            ("（）", ""),
-            ("（，", "（"),
-            ("，）", "）"),
-            ("  ", " "),
-            ("“”", ""),
-        ] {
-            if out.contains(from) {
-                out = out.replace(from, to);
+    let text = unprotect(&decoded);
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let c = if c.is_whitespace() { ' ' } else { c };
+        match c {
+            ' ' => {
+                if !(out.is_empty() || out.ends_with([' ', '(', '（'])) {
+                    out.push(' ');
+                }
             }
+            ',' | ';' | '，' | '；' => {
+                trim_trailing_space(&mut out);
+                // Nothing before it on the line, right after `(`, or doubled: debris.
+                if out.is_empty() || out.ends_with(['(', '（']) || (c == ',' && out.ends_with(','))
+                {
+                    continue;
+                }
+                out.push(c);
+            }
+            ')' | '）' => {
+                trim_trailing_space(&mut out);
+                while out.ends_with([',', ';', '，', '；']) {
+                    out.pop();
+                    trim_trailing_space(&mut out);
+                }
+                if out.ends_with(['(', '（']) {
+                    // Empty parentheses left by removed templates vanish.
+                    out.pop();
+                    trim_trailing_space(&mut out);
+                    if chars.peek().is_some_and(|n| n.is_alphanumeric()) && !out.is_empty() {
+                        out.push(' ');
+                    }
+                    continue;
+                }
+                out.push(c);
+            }
+            '.' => {
+                if out.ends_with(' ') && chars.peek().is_none_or(|n| n.is_whitespace()) {
+                    out.pop();
+                }
+                out.push('.');
+            }
+            '“' if chars.peek() == Some(&'”') => {
+                chars.next();
+            }
+            _ => out.push(c),
         }
     }
-    // A line never starts with separator debris of a removed template (`- , vol 3`).
-    let debris = out.len() - out.trim_start_matches([',', ';', ' ', '，', '；']).len();
-    if debris > 0 {
-        out.drain(..debris);
+    trim_trailing_space(&mut out);
+    out
+}
+
+fn trim_trailing_space(s: &mut String) {
+    while s.ends_with(' ') {
+        s.pop();
     }
-    if out.ends_with(" .") {
-        out.remove(out.len() - 2);
-    }
-    out.trim().to_string()
 }
 
 #[cfg(test)]
@@ -265,5 +280,9 @@ mod tests {
         );
         assert_eq!(tidy("a  b , c () d"), "a b, c d");
         assert_eq!(tidy("x&nbsp;&amp; y"), "x & y");
+        assert_eq!(tidy(", vol 3 ."), "vol 3.");
+        assert_eq!(tidy("born ( , ) in Ulm ,, Germany"), "born in Ulm, Germany");
+        assert_eq!(tidy("v .NET and “” end"), "v .NET and end");
+        assert_eq!(tidy("数学（，英语）"), "数学（英语）");
     }
 }

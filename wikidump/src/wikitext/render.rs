@@ -6,6 +6,8 @@
 //! search is charged to a step budget, so pathological input (thousands of unclosed
 //! `{{`) stops early instead of going quadratic.
 
+use std::collections::HashSet;
+
 use super::templates::{self, TemplateAction};
 use super::title::normalize_title;
 use crate::model::{Lang, Link};
@@ -22,6 +24,8 @@ pub(crate) struct Renderer<'a> {
     pub links: Vec<Link>,
     pub categories: Vec<String>,
     pub infobox: Vec<(String, String)>,
+    /// Link targets already recorded (links are kept once, at their first occurrence).
+    seen_links: HashSet<String>,
     budget: u64,
     pub exhausted: bool,
 }
@@ -34,6 +38,7 @@ impl<'a> Renderer<'a> {
             links: Vec::new(),
             categories: Vec::new(),
             infobox: Vec::new(),
+            seen_links: HashSet::new(),
             budget: 200 * input_len as u64 + 1_000_000,
             exhausted: false,
         }
@@ -337,7 +342,7 @@ impl<'a> Renderer<'a> {
         let normalized = normalize_title(page, self.lang);
         if !normalized.is_empty() && !normalized.contains(['{', '}', '[', ']', '<', '>', '|']) {
             let anchor_text = anchor.split_whitespace().collect::<Vec<_>>().join(" ");
-            if !self.links.iter().any(|l| l.target == normalized) {
+            if self.seen_links.insert(normalized.clone()) {
                 self.links.push(Link {
                     target: normalized,
                     anchor: anchor_text,

@@ -130,19 +130,21 @@ fn parse_tag(s: &str) -> Option<Tag<'_>> {
 
 /// Finds `</name>` (case-insensitive) in `s`; returns (start, end) of the closing tag.
 fn find_closing(s: &str, name: &str) -> Option<(usize, usize)> {
-    let lower = s.to_ascii_lowercase();
-    let needle = format!("</{name}");
+    let b = s.as_bytes();
+    let n = name.len();
     let mut from = 0;
-    while let Some(p) = lower[from..].find(&needle) {
+    while let Some(p) = b[from..].windows(2).position(|w| w == b"</") {
         let start = from + p;
-        let after = start + needle.len();
-        let rest = &s[after..];
-        let trimmed = rest.trim_start();
-        if trimmed.starts_with('>') {
-            let end = after + (rest.len() - trimmed.len()) + 1;
-            return Some((start, end));
+        let name_end = start + 2 + n;
+        if name_end <= b.len() && b[start + 2..name_end].eq_ignore_ascii_case(name.as_bytes()) {
+            let rest = &s[name_end..];
+            let trimmed = rest.trim_start();
+            if trimmed.starts_with('>') {
+                let end = name_end + (rest.len() - trimmed.len()) + 1;
+                return Some((start, end));
+            }
         }
-        from = after;
+        from = start + 2;
     }
     None
 }
