@@ -37,11 +37,11 @@ xml="$work/enwiki-sample.xml"
 bzip2 -dc "$dump" >"$xml"
 xml_bytes=$(stat -c %s "$xml")
 
-# run NAME CMD... : appends "seconds max_rss_kb" to $work/NAME
+# run NAME CMD... : appends "wall_s max_rss_kb user_s sys_s" to $work/NAME
 run() {
   local name=$1
   shift
-  /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>"$work/stderr" || {
+  /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$@" >/dev/null 2>"$work/stderr" || {
     cat "$work/stderr" >&2
     exit 1
   }
@@ -62,17 +62,17 @@ import statistics, sys, os, platform
 work, xml_bytes, articles, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 def load(name):
     rows = [l.split() for l in open(os.path.join(work, name)) if l.strip()]
-    return [float(r[0]) for r in rows], [int(r[1]) for r in rows]
+    return [float(r[0]) for r in rows], [int(r[1]) for r in rows], [float(r[2]) + float(r[3]) for r in rows]
 print(f"Input: enwiki sample, {xml_bytes/1e6:.2f} MB decompressed XML, {articles} articles; "
       f"{rounds} interleaved rounds; 1 worker each; {os.cpu_count()} cores, {platform.machine()}.\n")
-print("| input | tool | median s (min–max) | MB/s | articles/s | peak RSS MB | speed-up |")
-print("|---|---|---|---|---|---|---|")
+print("| input | tool | wall s, median (min–max) | MB/s | articles/s | CPU s, median | peak RSS MB | speed-up (wall) |")
+print("|---|---|---|---|---|---|---|---|")
 for kind in ("bz2", "xml"):
-    s_t, s_m = load(f"simweb-{kind}")
-    w_t, w_m = load(f"wikiextractor-{kind}")
-    for tool, t, m in (("simweb-wikidump", s_t, s_m), ("wikiextractor 3.1.0", w_t, w_m)):
+    s_t, s_m, s_c = load(f"simweb-{kind}")
+    w_t, w_m, w_c = load(f"wikiextractor-{kind}")
+    for tool, t, m, c in (("simweb-wikidump", s_t, s_m, s_c), ("wikiextractor 3.1.0", w_t, w_m, w_c)):
         med = statistics.median(t)
         ratio = statistics.median(w_t) / med if tool.startswith("simweb") else 1.0
         print(f"| {kind} | {tool} | {med:.2f} ({min(t):.2f}–{max(t):.2f}) | {xml_bytes/1e6/med:.1f} | "
-              f"{articles/med:.0f} | {max(m)/1024:.0f} | {ratio:.1f}× |")
+              f"{articles/med:.0f} | {statistics.median(c):.2f} | {max(m)/1024:.0f} | {ratio:.1f}× |")
 EOF
