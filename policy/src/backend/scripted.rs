@@ -1,0 +1,126 @@
+//! Canned assistant turns from a JSONL file, for tests and for measuring the environment
+//! without a model. Stateless and deterministic: a request is answered by the conversation
+//! whose `key` occurs in its first user message (or the one without a key), at the turn
+//! given by the number of assistant messages already in the request.
+//!
+//! One line per conversation: `{"key": "question 7", "turns": ["<think>..", "..."]}`.
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::{cut_at_stop, ChatBackend, GenRequest, GenResult, Prompt};
+use crate::error::{PolicyError, Result};
+use crate::generate::FinishReason;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScriptedConversation {
+    /// Matched as a substring of the first user message; `None` matches any request that
+    /// no keyed conversation matches.
+    #[serde(default)]
+    pub key: Option<String>,
+    pub turns: Vec<String>,
+}
+
+pub struct ScriptedBackend {
+    model_id: String,
+    conversations: Vec<ScriptedConversation>,
+}
+
+impl ScriptedBackend {
+    pub fn new(conversations: Vec<ScriptedConversation>) -> Self {
+        ScriptedBackend {
+            model_id: "scripted".into(),
+            conversations,
+        }
+    }
+
+    /// Reads a JSONL script; a bad line is an error naming the line.
+    pub fn from_jsonl(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| PolicyError::file(path, e))?;
+        let mut conversations = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let conv: ScriptedConversation = serde_json::from_str(line)
+                .map_err(|e| PolicyError::Script(format!("{}:{}: {e}", path.display(), i + 1)))?;
+            conversations.push(conv);
+        }
+        let mut backend = Self::new(conversations);
+        backend.model_id = format!(
+            "scripted:{}",
+            path.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        );
+        Ok(backend)
+    }
+
+    fn answer(&self, request: &GenRequest) -> Result<GenResult> {
+        let (first_user, turn) = match &request.prompt {
+            Prompt::Chat { messages, .. } => (
+                messages
+                    .iter()
+                    .find(|m| m.role == "user")
+                    .map(|m| m.content.as_str())
+                    .unwrap_or(""),
+                messages.iter().filter(|m| m.role == "assistant").count(),
+            ),
+            Prompt::Text(text) => (
+                text.as_str(),
+                text.matches("<|im_start|>assistant")
+                    .count()
+                    .saturating_sub(1),
+            ),
+        };
+        let conv = self
+            .conversations
+            .iter()
+            .find(|c| c.key.as_deref().is_some_and(|k| first_user.contains(k)))
+            .or_else(|| self.conversations.iter().find(|c| c.key.is_none()))
+            .ok_or_else(|| {
+                PolicyError::Script(format!(
+                    "no conversation matches the question {:?}",
+                    truncate(first_user)
+                ))
+            })?;
+        let content = conv.turns.get(turn).ok_or_else(|| {
+            PolicyError::Script(format!(
+                "conversation {:?} has {} turns; turn {} was requested",
+                conv.key,
+                conv.turns.len(),
+                turn + 1
+            ))
+        })?;
+        let (text, finish_reason) = match cut_at_stop(content, &request.params.stop) {
+            Some((at, stop)) => (content[..at].to_owned(), FinishReason::StopString { stop }),
+            None => (content.clone(), FinishReason::Stop),
+        };
+        Ok(GenResult {
+            text,
+            finish_reason,
+            prompt_token_ids: None,
+            token_ids: None,
+            logprobs: None,
+            prompt_tokens: None,
+            completion_tokens: None,
+        })
+    }
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
+#[async_trait]
+impl ChatBackend for ScriptedBackend {
+    fn model_id(&self) -> &str {
+        &self.model_id
+    }
+
+    async fn generate(&self, requests: Vec<GenRequest>) -> Result<Vec<GenResult>> {
+        requests.iter().map(|r| self.answer(r)).collect()
+    }
+}
