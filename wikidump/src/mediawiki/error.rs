@@ -40,6 +40,16 @@ pub enum DumpError {
         detail: String,
     },
 
+    /// One page's fields are unusable (no title, non-numeric id); the XML around it is
+    /// fine, so reading continues after it.
+    #[error("{}: page {title:?} at byte {offset} of the decompressed XML skipped: {detail}", file.display())]
+    BadPage {
+        file: PathBuf,
+        offset: u64,
+        title: String,
+        detail: String,
+    },
+
     #[error("{} line {line}: bad multistream index entry: {detail}", file.display())]
     Index {
         file: PathBuf,
@@ -63,6 +73,12 @@ impl DumpError {
         }
     }
 
+    /// True when only one page is affected and the iterator goes on with the next page
+    /// (count it as skipped); every other error ends the dump.
+    pub fn is_page_local(&self) -> bool {
+        matches!(self, DumpError::BadPage { .. })
+    }
+
     /// The file the error is about.
     pub fn file(&self) -> &Path {
         match self {
@@ -73,6 +89,7 @@ impl DumpError {
             | DumpError::TruncatedBz2 { file, .. }
             | DumpError::CorruptBz2 { file, .. }
             | DumpError::Xml { file, .. }
+            | DumpError::BadPage { file, .. }
             | DumpError::Index { file, .. } => file,
         }
     }

@@ -62,7 +62,8 @@ pub struct DumpOptions {
     pub lang_hint: Option<Lang>,
 }
 
-/// Pages of an opened dump, in input order. After the first `Err` it yields nothing more.
+/// Pages of an opened dump, in input order. After an `Err` it yields nothing more, except
+/// for [`DumpError::is_page_local`] errors (one unusable page), after which it goes on.
 pub struct DumpPages {
     inner: xml::PageReader<Box<dyn BufRead + Send>>,
     input_consumed: Arc<AtomicU64>,

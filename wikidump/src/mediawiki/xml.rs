@@ -75,7 +75,7 @@ impl<R: BufRead> PageReader<R> {
                 None
             }
             Err(e) => {
-                self.done = true;
+                self.done = !e.is_page_local();
                 Some(Err(e))
             }
         }
@@ -262,24 +262,25 @@ impl<R: BufRead> PageReader<R> {
                 _ => {}
             }
         }
-        let bad = |detail: String| DumpError::Xml {
+        // The XML around this page is fine, only its fields are not: the page is reported
+        // and reading goes on (`DumpError::BadPage`).
+        let bad = |detail: String| DumpError::BadPage {
             file: self.path.clone(),
             offset,
-            page: Some(title.clone()),
+            title: title.trim().to_string(),
             detail,
         };
         if title.trim().is_empty() {
-            return Err(DumpError::Xml {
-                file: self.path.clone(),
-                offset,
-                page: None,
-                detail: "<page> without <title>".into(),
-            });
+            return Err(bad("<page> without <title>".into()));
         }
-        let ns: i64 = ns
-            .trim()
-            .parse()
-            .map_err(|_| bad(format!("<ns> is not a number: {ns:?}")))?;
+        // Older exports may omit <ns>; the article namespace is the only sane default.
+        let ns: i64 = if ns.trim().is_empty() {
+            0
+        } else {
+            ns.trim()
+                .parse()
+                .map_err(|_| bad(format!("<ns> is not a number: {ns:?}")))?
+        };
         let id: u64 = id
             .trim()
             .parse()
@@ -422,6 +423,22 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("missing </mediawiki>"));
+    }
+
+    #[test]
+    fn a_page_with_bad_fields_is_reported_and_reading_goes_on() {
+        let xml = "<mediawiki><page><title>Bad</title><ns>0</ns><id>x1</id></page>\
+                   <page><title>Good</title><id>2</id></page></mediawiki>";
+        let (_, pages) = read_all(xml);
+        assert_eq!(pages.len(), 2);
+        let err = pages[0].as_ref().unwrap_err();
+        assert!(err.is_page_local());
+        assert!(
+            err.to_string().contains("Bad") && err.to_string().contains("<id>"),
+            "{err}"
+        );
+        let good = pages[1].as_ref().unwrap();
+        assert_eq!((good.title.as_str(), good.ns, good.id), ("Good", 0, 2));
     }
 
     #[test]
