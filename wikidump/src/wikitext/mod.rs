@@ -274,6 +274,19 @@ mod tests {
     }
 
     #[test]
+    fn inline_templates_keep_their_text() {
+        let c = clean(
+            "Water is {{chem|H|2|O}}; {{SimpleNuclide2|Carbon|14}} decays; \
+             {{birth date and age|1961|8|4}}; {{frac|1|2}} of {{convert|3|-|5|mi|km}}; \
+             {{nihongo|Tokyo|東京|Tōkyō}} {{as of|2020}}, {{hlist|a|b}}{{efn|note}}{{sfn|X|2000}}.",
+        );
+        assert_eq!(
+            all_text(&c),
+            "Water is H2O; Carbon-14 decays; 4 August 1961; 1/2 of 3–5 mi; Tokyo As of 2020, a · b."
+        );
+    }
+
+    #[test]
     fn infobox_facts_lead_the_page() {
         let c = clean(
             "{{Infobox person\n| name = Albert Einstein\n| image = E.jpg\n| birth_date = {{birth date|1879|3|14}}\n| birth_place = [[Ulm]], [[Kingdom of Württemberg|Württemberg]]\n}}\nText.",

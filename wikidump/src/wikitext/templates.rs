@@ -286,6 +286,19 @@ fn inline_text(name: &str) -> Option<TemplateAction> {
         "death date and age" | "dda" => Custom(death_date_and_age),
         "marriage" | "married" => Custom(|a, _| join_first_positionals(a, 1, "")),
         "coord" | "coor" | "coord missing" => Drop,
+        // {{chem|H|2|O}} → H2O.
+        "chem" | "chemf" | "chem name" => JoinPositional(""),
+        // {{SimpleNuclide2|Carbon|14}} → Carbon-14.
+        "simplenuclide" | "simplenuclide2" | "nuclide" | "iso" => JoinPositional("-"),
+        "nts" | "ntsh" | "sort" | "sortkey" | "vr" | "overline" | "tmath" | "bigmath" | "mono"
+        | "pre" | "lsj" | "google books" | "isbnt" => match name {
+            "sort" | "sortkey" => FirstOf(&["2", "1"]),
+            "lsj" | "google books" => FirstOf(&["2", "1"]),
+            _ => Positional(1),
+        },
+        "pipe" => Text("|"),
+        "sqrt" | "radic" => Prefixed("√", 1),
+        "e" => Prefixed("×10^", 1),
         _ => return None,
     })
 }
@@ -705,6 +718,10 @@ mod tests {
         assert_eq!(frac(&args(&["1", "2"]), Lang::En), "1/2");
         assert_eq!(ordinal(&args(&["22"]), Lang::En), "22nd");
         assert_eq!(val(&args(&["1.23", "u=kg"]), Lang::En), "1.23 kg");
+        assert!(matches!(
+            classify("chem", Lang::En),
+            TemplateAction::JoinPositional("")
+        ));
     }
 
     #[test]
