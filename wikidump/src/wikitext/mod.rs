@@ -79,6 +79,17 @@ pub struct Cleaned {
 /// Turns one dump page into what the ingest stores: an article, a redirect, or a skip
 /// with its reason. Never panics.
 pub fn clean_page(page: &RawPage, info: &DumpInfo, opts: &CleanOptions) -> SourceItem {
+    // A bug in any rule must cost one page, not the ingest.
+    match catch_unwind(AssertUnwindSafe(|| clean_page_unguarded(page, info, opts))) {
+        Ok(item) => item,
+        Err(_) => {
+            tracing::warn!(title = %page.title, "wikitext cleaner panicked; page skipped");
+            skipped(page, "internal error while cleaning wikitext".into())
+        }
+    }
+}
+
+fn clean_page_unguarded(page: &RawPage, info: &DumpInfo, opts: &CleanOptions) -> SourceItem {
     let lang = info.lang;
     if page.ns != 0 {
         return skipped(page, format!("namespace {} (not an article)", page.ns));
@@ -99,15 +110,9 @@ pub fn clean_page(page: &RawPage, info: &DumpInfo, opts: &CleanOptions) -> Sourc
             ),
         );
     }
-    let cleaned = match catch_unwind(AssertUnwindSafe(|| {
-        clean_wikitext(&page.text, &page.title, lang, opts)
-    })) {
-        Ok(Ok(c)) => c,
-        Ok(Err(reason)) => return skipped(page, reason),
-        Err(_) => {
-            tracing::warn!(title = %page.title, "wikitext cleaner panicked; page skipped");
-            return skipped(page, "internal error while cleaning wikitext".into());
-        }
+    let cleaned = match clean_wikitext(&page.text, &page.title, lang, opts) {
+        Ok(c) => c,
+        Err(reason) => return skipped(page, reason),
     };
     if cleaned.sections.iter().all(|s| s.text.trim().is_empty()) {
         return skipped(page, "no text left after cleaning".into());
@@ -226,10 +231,13 @@ fn redirect_of(page: &RawPage, lang: Lang) -> Option<Redirect> {
 /// `#REDIRECT [[Target#Section]]` (any case; also `#重定向`) → `Target#Section`.
 fn redirect_target_in_text(text: &str) -> Option<String> {
     let t = text.trim_start();
-    let head: String = t.chars().take(12).collect::<String>().to_lowercase();
     let keyword_len = ["#redirect", "#重定向"]
         .iter()
-        .find(|k| head.starts_with(*k))
+        .find(|k| {
+            t.as_bytes()
+                .get(..k.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(k.as_bytes()))
+        })
         .map(|k| k.len())?;
     let rest = &t[keyword_len..];
     let rest = rest.trim_start().trim_start_matches(':').trim_start();
@@ -304,6 +312,20 @@ mod tests {
             all_text(&c),
             "Intro\n\nCaption\n\nA | B\n\n1 | Two\n\nAfter"
         );
+    }
+
+    #[test]
+    fn redirect_keyword_is_case_insensitive_and_safe() {
+        assert_eq!(
+            redirect_target_in_text("#redirect [[A#b]]").as_deref(),
+            Some("A#b")
+        );
+        assert_eq!(
+            redirect_target_in_text("#重定向 [[数学]]").as_deref(),
+            Some("数学")
+        );
+        assert_eq!(redirect_target_in_text("#REDİRECT [[X]]"), None);
+        assert_eq!(redirect_target_in_text("#重"), None);
     }
 
     #[test]
