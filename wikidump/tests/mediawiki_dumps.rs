@@ -596,9 +596,45 @@ fn garbage_markup_never_panics() {
             byte_offset: 0,
         };
         let a = clean_page(&page, &info, &CleanOptions::default());
+        if let SourceItem::Skipped { reason, .. } = &a {
+            assert!(
+                !reason.contains("internal error"),
+                "panic on {:?}",
+                page.text
+            );
+        }
         let b = clean_page(&page, &info, &CleanOptions::default());
         assert_eq!(a, b, "non-deterministic output for {:?}", page.text);
         let _ = clean_page(&page, &zh, &CleanOptions::default());
+    }
+    // Random bytes (lossily decoded: multi-byte characters next to markup bytes catch
+    // slicing at non-character boundaries).
+    let alphabet: Vec<char> = "{}[]|=<>!-'&#;:*_ \n\tazAZ09é數學ß€🙂/\"".chars().collect();
+    for round in 0..800u64 {
+        let mut text = String::new();
+        for _ in 0..(round % 200) {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            text.push(alphabet[(seed % alphabet.len() as u64) as usize]);
+        }
+        for lang_info in [&info, &zh] {
+            let page = RawPage {
+                title: "Random".into(),
+                ns: 0,
+                id: round,
+                timestamp: None,
+                redirect: None,
+                text: text.clone(),
+                byte_offset: 0,
+            };
+            match clean_page(&page, lang_info, &CleanOptions::default()) {
+                SourceItem::Skipped { reason, .. } => {
+                    assert!(!reason.contains("internal error"), "panic on {text:?}")
+                }
+                SourceItem::Article(_) | SourceItem::Redirect(_) => {}
+            }
+        }
     }
     // Pathological nesting: many unclosed braces stay linear and do not panic.
     let page = RawPage {
