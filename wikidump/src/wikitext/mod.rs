@@ -306,6 +306,15 @@ mod tests {
     }
 
     #[test]
+    fn generic_infobox_pairs_labels_with_data() {
+        let c = clean("{{Infobox\n| title = X\n| label1 = Capital\n| data1 = [[Montgomery]]\n| header2 = Area\n| data3 = 42\n}}Body.");
+        assert_eq!(
+            c.sections[0].text,
+            "title: X\nCapital: Montgomery\ndata3: 42\n\nBody."
+        );
+    }
+
+    #[test]
     fn tables_become_rows() {
         let c = clean("Intro\n{| class=\"wikitable\"\n|+ Caption\n|-\n! A !! B\n|-\n| style=\"x\" | 1 || [[Two]]\n|}\nAfter");
         assert_eq!(

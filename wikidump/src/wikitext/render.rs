@@ -273,10 +273,32 @@ impl<'a> Renderer<'a> {
     }
 
     fn infobox(&mut self, args: &[Arg<'_>], depth: usize) {
+        // The generic {{Infobox}} pairs `labelN = Capital` with `dataN = [[X]]`.
+        let numbered = |prefix: &str, key: &str| -> Option<String> {
+            let rest = key.strip_prefix(prefix)?;
+            (!rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit())).then(|| rest.to_string())
+        };
         for arg in args {
             let Some(key) = arg.key else { continue };
             let key = key.trim().replace('_', " ");
-            if key.is_empty() || templates::is_non_text_infobox_key(&key) {
+            if let Some(n) = numbered("data", &key) {
+                let label = args.iter().find_map(|a| {
+                    let k = a.key?.trim();
+                    (numbered("label", k).as_deref() == Some(n.as_str())).then_some(a.value)
+                });
+                let value = join_value_lines(&self.render_str(arg.value, depth));
+                let label = label.map(|l| join_value_lines(&self.render_str(l, depth)));
+                if !value.is_empty() {
+                    let key = label.filter(|l| !l.is_empty()).unwrap_or(key);
+                    self.infobox.push((key, value));
+                }
+                continue;
+            }
+            if numbered("label", &key).is_some()
+                || numbered("header", &key).is_some()
+                || key.is_empty()
+                || templates::is_non_text_infobox_key(&key)
+            {
                 continue;
             }
             let value = self.render_str(arg.value, depth);
