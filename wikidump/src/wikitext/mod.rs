@@ -146,7 +146,9 @@ pub fn clean_wikitext(
     // Comments first: `<!--{{x}}-->` would otherwise look like conversion markup `-{…}-`.
     let uncommented = tags::strip_comments(wikitext);
     let source = if lang == Lang::Zh {
-        chinese::resolve_conversion_markup(&uncommented, opts.zh_variant)
+        tags::map_outside_verbatim(&uncommented, |text| {
+            chinese::resolve_conversion_markup(text, opts.zh_variant)
+        })
     } else {
         uncommented
     };

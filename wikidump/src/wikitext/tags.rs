@@ -129,7 +129,7 @@ fn parse_tag(s: &str) -> Option<Tag<'_>> {
 }
 
 /// Finds `</name>` (case-insensitive) in `s`; returns (start, end) of the closing tag.
-fn find_closing(s: &str, name: &str) -> Option<(usize, usize)> {
+pub(crate) fn find_closing(s: &str, name: &str) -> Option<(usize, usize)> {
     let b = s.as_bytes();
     let n = name.len();
     let mut from = 0;
@@ -147,6 +147,35 @@ fn find_closing(s: &str, name: &str) -> Option<(usize, usize)> {
         from = start + 2;
     }
     None
+}
+
+/// Applies `f` to the text outside verbatim tags (`<nowiki>`, `<math>`, `<pre>`, code),
+/// copying the tags and their content unchanged: conversion markup and script
+/// conversion must not touch TeX (`e^{-{x}}-1`) or literal text.
+pub(crate) fn map_outside_verbatim(s: &str, mut f: impl FnMut(&str) -> String) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut plain_start = 0;
+    let mut search = 0;
+    while let Some(p) = s[search..].find('<') {
+        let lt = search + p;
+        search = lt + 1;
+        let Some(tag) = parse_tag(&s[lt..]) else {
+            continue;
+        };
+        if tag.closing || tag.self_closing || tag_kind(&tag.name) != Some(TagKind::Verbatim) {
+            continue;
+        }
+        let after = lt + tag.len;
+        let Some((_, end)) = find_closing(&s[after..], &tag.name) else {
+            continue;
+        };
+        out.push_str(&f(&s[plain_start..lt]));
+        out.push_str(&s[lt..after + end]);
+        plain_start = after + end;
+        search = plain_start;
+    }
+    out.push_str(&f(&s[plain_start..]));
+    out
 }
 
 /// Removes comments and handles tags (see module doc).
@@ -239,6 +268,16 @@ pub(crate) fn strip_comments(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn maps_only_outside_verbatim() {
+        let s = "a <math>x-{y}-</math> b <NOWIKI>c</nowiki> d <pre>unclosed";
+        let mapped = map_outside_verbatim(s, |t| t.to_uppercase());
+        assert_eq!(
+            mapped,
+            "A <math>x-{y}-</math> B <NOWIKI>c</nowiki> D <PRE>UNCLOSED"
+        );
+    }
 
     #[test]
     fn strips_refs_comments_and_keeps_verbatim() {
