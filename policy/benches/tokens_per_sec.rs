@@ -3,7 +3,8 @@
 //! scripts/fixtures/bench_peer_ort.py). Runs alternate A B A B because this machine's speed
 //! drifts; the report gives median and min..max of tokens/s and the median ratio.
 //!
-//!   cargo bench -p simweb-policy --bench tokens_per_sec [-- --runs 5 --new 64 --threads 2 --ep cpu]
+//!   cargo test -p simweb-policy --bench tokens_per_sec -- [--runs 5 --new 64 --threads 2 --ep cpu]
+//!   (or `cargo bench`; scripts/bench.d/40-policy.sh)
 //!
 //! Needs `make setup` (fixture model, ONNX Runtime, the venv for the peer).
 

@@ -371,8 +371,13 @@ fn build_session(
     let mut builder =
         Session::builder(env).map_err(|e| PolicyError::ort("creating a session builder", e))?;
     builder = builder
-        .with_optimization_level(GraphOptimizationLevel::Level3)
+        .with_optimization_level(GraphOptimizationLevel::All)
         .map_err(|e| PolicyError::ort("setting the optimisation level", e))?;
+    // Worker threads that spin after a run steal the core the sampler needs next (this
+    // loop alternates graph and host work every token).
+    builder = builder
+        .with_intra_op_spinning(false)
+        .map_err(|e| PolicyError::ort("disabling intra-op spinning", e))?;
     if let Some(n) = options.intra_threads {
         builder = builder
             .with_intra_threads(n)
@@ -382,7 +387,10 @@ fn build_session(
     // cannot be registered is an error, never a silent fall back to the CPU.
     let provider = options.execution_provider;
     let dispatch = match provider {
-        ExecutionProvider::Cpu => ep::CPU::default().build().error_on_failure(),
+        ExecutionProvider::Cpu => ep::CPU::default()
+            .with_arena_allocator(true)
+            .build()
+            .error_on_failure(),
         ExecutionProvider::Cuda { device_id } => ep::CUDA::default()
             .with_device_id(device_id)
             .build()
