@@ -288,11 +288,12 @@ mod tests {
         let c = clean(
             "Water is {{chem|H|2|O}}; {{SimpleNuclide2|Carbon|14}} decays; \
              {{birth date and age|1961|8|4}}; {{frac|1|2}} of {{convert|3|-|5|mi|km}}; \
-             {{nihongo|Tokyo|東京|Tōkyō}} {{as of|2020}}, {{hlist|a|b}}{{efn|note}}{{sfn|X|2000}}.",
+             {{nihongo|Tokyo|東京|Tōkyō}} {{as of|2020}}, {{hlist|a|b}}{{efn|note}}{{sfn|X|2000}}. \
+             {{formatnum:4903185}} {{lc:ABC}}{{#if:x|y}}{{DEFAULTSORT:Z}}",
         );
         assert_eq!(
             all_text(&c),
-            "Water is H2O; Carbon-14 decays; 4 August 1961; 1/2 of 3–5 mi; Tokyo As of 2020, a · b."
+            "Water is H2O; Carbon-14 decays; 4 August 1961; 1/2 of 3–5 mi; Tokyo As of 2020, a · b. 4,903,185 abc"
         );
     }
 

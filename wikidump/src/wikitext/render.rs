@@ -215,6 +215,15 @@ impl<'a> Renderer<'a> {
         let Some((raw_name, args)) = parts.split_first() else {
             return;
         };
+        // Parser functions that only reformat their argument: {{formatnum:1234}}, {{lc:X}}.
+        if let Some((func, arg)) = raw_name.split_once(':') {
+            let func = func.trim().to_ascii_lowercase();
+            if let Some(f) = templates::text_function(&func) {
+                let value = self.render_str(arg, depth);
+                out.push_str(&f(value.trim()));
+                return;
+            }
+        }
         let name = templates::normalize_name(raw_name);
         let args: Vec<Arg<'_>> = args.iter().map(|a| Arg::parse(a)).collect();
         match templates::classify(&name, self.lang) {

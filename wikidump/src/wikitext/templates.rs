@@ -456,6 +456,49 @@ pub(crate) fn is_language_code(prefix: &str) -> bool {
         )
 }
 
+/// Parser functions whose result is their (reformatted) argument.
+pub(crate) fn text_function(name: &str) -> Option<fn(&str) -> String> {
+    Some(match name {
+        "formatnum" => format_number,
+        "lc" => |s: &str| s.to_lowercase(),
+        "uc" => |s: &str| s.to_uppercase(),
+        "lcfirst" => |s: &str| {
+            let mut c = s.chars();
+            c.next()
+                .map_or(String::new(), |f| f.to_lowercase().chain(c).collect())
+        },
+        "ucfirst" => |s: &str| {
+            let mut c = s.chars();
+            c.next()
+                .map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
+        },
+        _ => return None,
+    })
+}
+
+/// `1234567.5` → `1,234,567.5`; anything that is not a plain number stays as is.
+fn format_number(s: &str) -> String {
+    let (int, frac) = s.split_once('.').map_or((s, None), |(i, f)| (i, Some(f)));
+    let (sign, digits) = int.strip_prefix('-').map_or(("", int), |d| ("-", d));
+    let plain = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && frac.is_none_or(|f| f.bytes().all(|b| b.is_ascii_digit()));
+    if !plain {
+        return s.to_string();
+    }
+    let mut grouped = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    match frac {
+        Some(f) => format!("{sign}{grouped}.{f}"),
+        None => format!("{sign}{grouped}"),
+    }
+}
+
 // ---- computed templates ----
 
 fn positional_values(args: &RenderedArgs) -> Vec<&str> {
@@ -718,6 +761,9 @@ mod tests {
         assert_eq!(frac(&args(&["1", "2"]), Lang::En), "1/2");
         assert_eq!(ordinal(&args(&["22"]), Lang::En), "22nd");
         assert_eq!(val(&args(&["1.23", "u=kg"]), Lang::En), "1.23 kg");
+        assert_eq!(format_number("4903185"), "4,903,185");
+        assert_eq!(format_number("-1234.50"), "-1,234.50");
+        assert_eq!(format_number("12 km"), "12 km");
         assert!(matches!(
             classify("chem", Lang::En),
             TemplateAction::JoinPositional("")
