@@ -182,28 +182,145 @@ fn is_cjk(c: char) -> bool {
 ///   that only affect the rest of the page or the title) → nothing;
 /// - `-{zh-hans;zh-hant|text}-` → `text`.
 ///
-/// Page-wide rules (`-{H|…}-`, `{{NoteTA}}`) are not applied to the rest of the text: the
-/// dictionary conversion covers the common cases. Unclosed `-{` is left as text.
+/// Page-wide rules from `-{H|…}-`, `-{A|…}-` and the manual (numbered) rules of
+/// `{{NoteTA}}` are applied to the rest of the page ([`PageRules`]); NoteTA's named
+/// groups (`G1=IT`) live in Wikipedia modules we do not have. Unclosed `-{` stays text.
 pub fn resolve_conversion_markup(wikitext: &str, target: ZhVariant) -> String {
-    let mut out = String::with_capacity(wikitext.len());
-    let mut plain_start = 0;
-    let mut i = 0;
-    let bytes = wikitext.as_bytes();
-    while i + 1 < bytes.len() {
-        if bytes[i] == b'-' && bytes[i + 1] == b'{' {
-            if let Some(end) = find_block_end(wikitext, i + 2) {
-                out.push_str(&to_variant(&wikitext[plain_start..i], target));
-                let inner = &wikitext[i + 2..end];
-                out.push_str(&resolve_block(inner, target));
-                i = end + 2;
-                plain_start = i;
+    PageRules::collect(wikitext, target).resolve(wikitext)
+}
+
+/// A page's own conversion rules for one target variant: `from` text → `to` text.
+#[derive(Debug, Clone, Default)]
+pub struct PageRules {
+    target: ZhVariant,
+    /// Longest `from` first, so longer words win over their prefixes.
+    rules: Vec<(String, String)>,
+    /// First bytes of the `from` texts: most positions are rejected with one lookup.
+    first_bytes: Vec<bool>,
+}
+
+/// At most this many page rules are applied (a guard against rule spam).
+const MAX_PAGE_RULES: usize = 256;
+
+impl PageRules {
+    /// Collects the rules defined anywhere in `wikitext`.
+    pub fn collect(wikitext: &str, target: ZhVariant) -> PageRules {
+        let mut rules: Vec<(String, String)> = Vec::new();
+        let mut add_entries = |entries: &[(String, &str)]| {
+            let Some(to) = target
+                .fallbacks()
+                .iter()
+                .find_map(|code| entries.iter().find(|(c, _)| c == code).map(|(_, t)| *t))
+            else {
+                return;
+            };
+            for (_, from) in entries {
+                if !from.is_empty() && *from != to && !rules.iter().any(|(f, _)| f == from) {
+                    rules.push((from.to_string(), to.to_string()));
+                }
+            }
+        };
+        // -{H|…}- and -{A|…}-.
+        let mut rest = wikitext;
+        while let Some(p) = rest.find("-{") {
+            let Some(end) = find_block_end(rest, p + 2) else {
+                break;
+            };
+            let inner = &rest[p + 2..end];
+            if let Some((flags, body)) = inner.split_once('|') {
+                let flags = flags.trim().to_ascii_uppercase();
+                if flags.split(';').any(|f| matches!(f.trim(), "H" | "A")) {
+                    add_entries(&variant_entries(body));
+                }
+            }
+            rest = &rest[end + 2..];
+        }
+        // {{NoteTA|1=zh-hans:…;zh-hant:…;|…}}: numbered or positional arguments.
+        let lower = wikitext.to_ascii_lowercase();
+        let mut from = 0;
+        while let Some(p) = lower[from..].find("{{noteta") {
+            let start = from + p;
+            let Some(len) = wikitext[start..].find("}}") else {
+                break;
+            };
+            for arg in wikitext[start + 2..start + len].split('|').skip(1) {
+                let value = match arg.split_once('=') {
+                    Some((key, value)) if key.trim().bytes().all(|b| b.is_ascii_digit()) => value,
+                    Some(_) => continue,
+                    None => arg,
+                };
+                add_entries(&variant_entries(value));
+            }
+            from = start + len;
+        }
+        rules.truncate(MAX_PAGE_RULES);
+        rules.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+        let mut first_bytes = vec![false; 256];
+        for (from, _) in &rules {
+            first_bytes[usize::from(from.as_bytes()[0])] = true;
+        }
+        PageRules {
+            target,
+            rules,
+            first_bytes,
+        }
+    }
+
+    /// Resolves conversion markup in `text` (any part of the page) and converts the
+    /// rest, applying the page rules.
+    pub fn resolve(&self, text: &str) -> String {
+        let target = self.target;
+        let mut out = String::with_capacity(text.len());
+        let mut plain_start = 0;
+        let mut i = 0;
+        let bytes = text.as_bytes();
+        while i + 1 < bytes.len() {
+            if bytes[i] == b'-' && bytes[i + 1] == b'{' {
+                if let Some(end) = find_block_end(text, i + 2) {
+                    out.push_str(&self.convert_plain(&text[plain_start..i]));
+                    let inner = &text[i + 2..end];
+                    out.push_str(&resolve_block(inner, target));
+                    i = end + 2;
+                    plain_start = i;
+                    continue;
+                }
+            }
+            i += 1;
+        }
+        out.push_str(&self.convert_plain(&text[plain_start..]));
+        out
+    }
+
+    /// Converts plain text, with page rules taking precedence over the dictionaries.
+    fn convert_plain(&self, text: &str) -> String {
+        if self.rules.is_empty() {
+            return to_variant(text, self.target);
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut seg_start = 0;
+        let mut i = 0;
+        while i < text.len() {
+            let rest = &text[i..];
+            let candidate = self.first_bytes[usize::from(rest.as_bytes()[0])];
+            if let Some((from, to)) = candidate
+                .then(|| {
+                    self.rules
+                        .iter()
+                        .find(|(f, _)| rest.starts_with(f.as_str()))
+                })
+                .flatten()
+            {
+                out.push_str(&to_variant(&text[seg_start..i], self.target));
+                out.push_str(to);
+                i += from.len();
+                seg_start = i;
                 continue;
             }
+            i += rest.chars().next().map_or(1, char::len_utf8);
         }
-        i += 1;
+        out.push_str(&to_variant(&text[seg_start..], self.target));
+        out
     }
-    out.push_str(&to_variant(&wikitext[plain_start..], target));
-    out
 }
 
 /// Index of the `}-` closing a block whose content starts at `from` (nesting-aware).
@@ -401,6 +518,24 @@ mod tests {
     fn zh_cn_also_converts_taiwan_vocabulary() {
         assert_eq!(to_variant("網路資訊", ZhVariant::Cn), "网络信息");
         assert_eq!(to_variant("網路資訊", ZhVariant::Hans), "网路资讯");
+    }
+
+    #[test]
+    fn page_wide_rules_apply_to_the_rest_of_the_page() {
+        let t = "-{H|zh-hans:软件;zh-hant:軟體;}-他使用軟體。";
+        assert_eq!(
+            resolve_conversion_markup(t, ZhVariant::Hans),
+            "他使用软件。"
+        );
+        assert_eq!(
+            resolve_conversion_markup(t, ZhVariant::Hant),
+            "他使用軟體。"
+        );
+        let t = "{{NoteTA|zh-cn:信息; zh-hk:資訊; zh-tw:資訊;|G1=IT}}資訊科技";
+        assert!(resolve_conversion_markup(t, ZhVariant::Cn).ends_with("信息科技"));
+        // Rules found in one part of a page apply to another part.
+        let rules = PageRules::collect("-{H|zh-hans:软件;zh-hant:軟體;}-", ZhVariant::Hans);
+        assert_eq!(rules.resolve("軟體"), "软件");
     }
 
     #[test]

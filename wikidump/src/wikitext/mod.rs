@@ -146,9 +146,8 @@ pub fn clean_wikitext(
     // Comments first: `<!--{{x}}-->` would otherwise look like conversion markup `-{…}-`.
     let uncommented = tags::strip_comments(wikitext);
     let source = if lang == Lang::Zh {
-        tags::map_outside_verbatim(&uncommented, |text| {
-            chinese::resolve_conversion_markup(text, opts.zh_variant)
-        })
+        let rules = chinese::PageRules::collect(&uncommented, opts.zh_variant);
+        tags::map_outside_verbatim(&uncommented, |text| rules.resolve(text))
     } else {
         uncommented
     };
