@@ -193,6 +193,20 @@ fn json_scalar(value: &Value) -> String {
     }
 }
 
+/// The `PythonInterpreter` schema as Tongyi's prompt lists it: empty parameters, the
+/// code travelling in a `<code>` block after the JSON (simweb's own `python` tool takes
+/// `{"code": ...}` instead; [`parse_assistant`] converts between the two).
+pub fn python_interpreter_schema() -> Value {
+    serde_json::json!({
+        "type": "function",
+        "function": {
+            "name": PYTHON_TOOL_NAME,
+            "description": "Executes Python code in a sandboxed environment. To use this tool, you must follow this format:\n1. The 'arguments' JSON object must be empty: {}.\n2. The Python code to be executed must be placed immediately after the JSON block, enclosed within <code> and </code> tags.\n\nIMPORTANT RULES:\n- Use print() statements to display output; only printed output is returned.\n- Each call starts a fresh interpreter: define everything the code needs.\n- The sandbox has no network access and no files from earlier calls.\n\nExample of a correct call:\n<tool_call>\n{\"name\": \"PythonInterpreter\", \"arguments\": {}}\n<code>\nprint(sum(range(10)))\n</code>\n</tool_call>",
+            "parameters": {"type": "object", "properties": {}, "required": []}
+        }
+    })
+}
+
 /// Who speaks a turn of the conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -570,6 +584,18 @@ mod tests {
         assert!(prompt.ends_with("\nCurrent date: 2024-06-30"));
         assert!(prompt.starts_with("You are a deep research assistant."));
         assert!(prompt.contains("<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call>"));
+    }
+
+    #[test]
+    fn python_schema_is_one_prompt_line_with_empty_parameters() {
+        let line = schema_line(&python_interpreter_schema());
+        assert!(!line.contains('\n'), "{line}");
+        assert!(line.starts_with(
+            "{\"type\": \"function\", \"function\": {\"name\": \"PythonInterpreter\""
+        ));
+        assert!(line.ends_with(
+            "\"parameters\": {\"type\": \"object\", \"properties\": {}, \"required\": []}}}"
+        ));
     }
 
     #[test]
