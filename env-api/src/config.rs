@@ -1,0 +1,299 @@
+//! The server's configuration: defaults, then a TOML file, then environment and flags
+//! (applied by the CLI). Every field has a sane default so `simweb serve --data DIR`
+//! works with no file at all.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use simweb_sandbox::RunOptions;
+use simweb_tools::{CorpusToolsConfig, LayerConfig};
+
+/// Problems reading or checking the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: Box<toml::de::Error>,
+    },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Everything `simweb serve` can be configured with (TOML: the same field names).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    pub addr: SocketAddr,
+    /// The ingested corpus (a `simweb ingest` output directory).
+    pub data: Option<PathBuf>,
+    /// Where episodes are persisted (sled). Default: `$SIMWEB_HOME/serve`.
+    pub state_dir: Option<PathBuf>,
+    pub http: HttpConfig,
+    pub auth: AuthConfig,
+    pub episodes: EpisodeConfig,
+    pub python: PythonConfig,
+    /// The corpus tools (`search`, `visit`, …).
+    pub tools: CorpusToolsConfig,
+    /// The tool layer: cache, retry, rate limits, backpressure, record/replay, faults.
+    pub layers: LayerConfig,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data: None,
+            state_dir: None,
+            http: HttpConfig::default(),
+            auth: AuthConfig::default(),
+            episodes: EpisodeConfig::default(),
+            python: PythonConfig::default(),
+            tools: CorpusToolsConfig::default(),
+            layers: LayerConfig::default(),
+        }
+    }
+}
+
+/// Limits that protect the server from hostile or broken clients.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Largest request body accepted (413 above).
+    pub body_limit_bytes: usize,
+    /// A whole request (including reading a slow body) must finish within this (408).
+    pub request_timeout_ms: u64,
+    /// Requests handled at once; more are shed with 503 + Retry-After.
+    pub max_in_flight: usize,
+    /// Most calls in one `POST /v1/tools:batch`.
+    pub max_batch: usize,
+    /// On shutdown, in-flight requests get this long to finish.
+    pub shutdown_grace_ms: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            body_limit_bytes: 2 * 1024 * 1024,
+            request_timeout_ms: 120_000,
+            max_in_flight: 1024,
+            max_batch: 64,
+            shutdown_grace_ms: 30_000,
+        }
+    }
+}
+
+/// Optional API keys. With none configured the server is open; with keys, every
+/// request except health, readiness, metrics and the OpenAPI document needs one
+/// (`Authorization: Bearer KEY` or `X-API-KEY: KEY`). The key is also the client's
+/// identity for per-client rate limits.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    pub api_keys: Vec<String>,
+}
+
+/// How episodes behave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EpisodeConfig {
+    /// An episode is deleted this long after its last step.
+    pub ttl_secs: u64,
+    /// Default and upper bound of an episode's `max_turns` (Tongyi: 100 model calls).
+    pub max_turns: u32,
+    /// Default of an episode's `max_context_tokens` (Tongyi: 110K).
+    pub max_context_tokens: usize,
+    /// Tool calls executed per turn; further ones get an error observation.
+    pub max_calls_per_turn: usize,
+    /// The fixed "current date" of the system prompt (never the wall clock).
+    pub current_date: String,
+    /// A custom system prompt with `{tools}` and `{date}`; none = Tongyi's.
+    pub prompt_template: Option<String>,
+    /// Tools an episode offers when the request names none, in prompt order.
+    pub tools: Vec<String>,
+    /// Which score becomes the step reward on `<answer>`.
+    pub reward: RewardMetric,
+}
+
+impl Default for EpisodeConfig {
+    fn default() -> Self {
+        EpisodeConfig {
+            ttl_secs: 24 * 3600,
+            max_turns: 100,
+            max_context_tokens: simweb_tools::react::DEFAULT_MAX_CONTEXT_TOKENS,
+            max_calls_per_turn: 8,
+            current_date: simweb_tools::react::DEFAULT_CURRENT_DATE.to_string(),
+            prompt_template: None,
+            tools: ["search", "visit", "PythonInterpreter", "google_scholar", "parse_file"]
+                .map(String::from)
+                .to_vec(),
+            reward: RewardMetric::ExactMatch,
+        }
+    }
+}
+
+/// The metric that is an episode's reward (both are always reported in `info`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RewardMetric {
+    ExactMatch,
+    F1,
+}
+
+/// The Python sandbox behind the `python` tool and the SandboxFusion endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PythonConfig {
+    /// Off: no `python` tool (the server starts without the sandbox artifacts).
+    pub enabled: bool,
+    /// Sandbox runs at once; 0 = available cores.
+    pub max_concurrency: usize,
+    /// How long a run may wait for a sandbox slot before 503.
+    pub queue_timeout_ms: u64,
+    /// Limits and seed of every run.
+    pub run: RunOptions,
+}
+
+impl Default for PythonConfig {
+    fn default() -> Self {
+        PythonConfig {
+            enabled: true,
+            max_concurrency: 0,
+            queue_timeout_ms: 30_000,
+            run: RunOptions::default(),
+        }
+    }
+}
+
+impl ServeConfig {
+    /// Defaults overlaid with the TOML file, if one is given.
+    pub fn load(path: Option<&Path>) -> Result<ServeConfig, ConfigError> {
+        let Some(path) = path else {
+            return Ok(ServeConfig::default());
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        ServeConfig::from_toml(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })
+    }
+
+    pub fn from_toml(text: &str) -> Result<ServeConfig, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    /// Rejects settings that cannot work, naming the field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let checks: [(bool, &str); 6] = [
+            (self.http.body_limit_bytes > 0, "http.body_limit_bytes must be at least 1"),
+            (self.http.request_timeout_ms > 0, "http.request_timeout_ms must be at least 1"),
+            (self.http.max_in_flight > 0, "http.max_in_flight must be at least 1"),
+            (self.http.max_batch > 0, "http.max_batch must be at least 1"),
+            (self.episodes.max_turns > 0, "episodes.max_turns must be at least 1"),
+            (
+                self.episodes.max_calls_per_turn > 0,
+                "episodes.max_calls_per_turn must be at least 1",
+            ),
+        ];
+        for (ok, message) in checks {
+            if !ok {
+                return Err(ConfigError::Invalid(message.to_string()));
+            }
+        }
+        if let Some(template) = &self.episodes.prompt_template {
+            simweb_tools::react::PromptTemplate::new(template.clone())
+                .map_err(|e| ConfigError::Invalid(format!("episodes.prompt_template: {e}")))?;
+        }
+        if self.auth.api_keys.iter().any(|k| k.trim().is_empty()) {
+            return Err(ConfigError::Invalid("auth.api_keys must not contain empty keys".into()));
+        }
+        Ok(())
+    }
+
+    /// The effective configuration as TOML, API keys redacted: printed on start so an
+    /// operator sees what the server actually runs with.
+    pub fn to_display_toml(&self) -> String {
+        let mut shown = self.clone();
+        shown.auth.api_keys = shown
+            .auth
+            .api_keys
+            .iter()
+            .map(|_| "<redacted>".to_string())
+            .collect();
+        toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render config: {e}\n"))
+    }
+
+    /// Where episodes live when `state_dir` is not set.
+    pub fn effective_state_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.state_dir {
+            return dir.clone();
+        }
+        let home = std::env::var_os("SIMWEB_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(".simweb"));
+        home.join("serve")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_overrides_defaults_and_rejects_unknown_fields() {
+        let config = ServeConfig::from_toml(
+            r#"
+            addr = "0.0.0.0:9000"
+            [http]
+            max_batch = 3
+            [episodes]
+            reward = "f1"
+            [layers.tools.search]
+            max_concurrency = 4
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.addr.port(), 9000);
+        assert_eq!(config.http.max_batch, 3);
+        assert_eq!(config.http.body_limit_bytes, HttpConfig::default().body_limit_bytes);
+        assert_eq!(config.episodes.reward, RewardMetric::F1);
+        assert_eq!(config.layers.policy_for("search").max_concurrency, 4);
+        let err = ServeConfig::from_toml("[http]\nmax_bach = 3\n").unwrap_err();
+        assert!(err.to_string().contains("max_bach"), "{err}");
+    }
+
+    #[test]
+    fn validation_names_the_bad_field() {
+        let mut config = ServeConfig::default();
+        config.http.max_in_flight = 0;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("http.max_in_flight"), "{err}");
+        let mut config = ServeConfig::default();
+        config.episodes.prompt_template = Some("no placeholders".into());
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("{tools}"), "{err}");
+    }
+
+    #[test]
+    fn display_redacts_keys_and_round_trips() {
+        let mut config = ServeConfig::default();
+        config.auth.api_keys = vec!["sekrit".into()];
+        let shown = config.to_display_toml();
+        assert!(!shown.contains("sekrit"));
+        let back = ServeConfig::from_toml(&shown).unwrap();
+        assert_eq!(back.http, config.http);
+        assert_eq!(back.episodes, config.episodes);
+    }
+}
