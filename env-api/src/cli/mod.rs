@@ -2,10 +2,20 @@
 
 use clap::Subcommand;
 
+pub mod corpus;
+pub mod ingest;
+pub mod search;
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the versions of the components this binary was built with.
     Version,
+    /// Ingest dumps (MediaWiki XML/bz2, Kiwix ZIM, JSONL) into a corpus data dir.
+    Ingest(ingest::IngestArgs),
+    /// Inspect a corpus: `stats`, `get TITLE_OR_URL`.
+    Corpus(corpus::CorpusArgs),
+    /// Search a corpus from the command line.
+    Search(search::SearchArgs),
 }
 
 pub fn run(command: Command) -> anyhow::Result<()> {
@@ -14,5 +24,8 @@ pub fn run(command: Command) -> anyhow::Result<()> {
             println!("simweb {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
+        Command::Ingest(args) => ingest::run(args),
+        Command::Corpus(args) => corpus::run(args),
+        Command::Search(args) => search::run(args),
     }
 }

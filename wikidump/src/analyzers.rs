@@ -1,0 +1,182 @@
+//! Text analyzers shared by indexing and querying (they must be identical on both sides).
+//!
+//! - `simweb_en`: words, lower-cased, ASCII-folded, English stop words removed, Snowball
+//!   stemming (so `developed` matches `develops`).
+//! - `simweb_zh`: traditional -> simplified folding, then jieba segmentation (search
+//!   mode), lower-cased; punctuation dropped. Folding happens inside the analyzer, so
+//!   `數學` in a query or a page meets `数学` in the index.
+
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+    StopWordFilter, TextAnalyzer, Token, TokenStream, Tokenizer,
+};
+use tantivy::Index;
+
+use crate::model::Lang;
+use crate::normalize::fold_zh;
+
+pub const EN_ANALYZER: &str = "simweb_en";
+pub const ZH_ANALYZER: &str = "simweb_zh";
+
+/// Analyzer name for a language's text fields.
+pub fn analyzer_name(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => EN_ANALYZER,
+        Lang::Zh => ZH_ANALYZER,
+    }
+}
+
+/// Registers both analyzers on an index (tantivy does not persist tokenizers).
+pub fn register(index: &Index) {
+    index.tokenizers().register(EN_ANALYZER, english());
+    index.tokenizers().register(ZH_ANALYZER, chinese());
+}
+
+/// The analyzer for `lang`, for tokenising queries outside an index.
+pub fn analyzer(lang: Lang) -> TextAnalyzer {
+    match lang {
+        Lang::En => english(),
+        Lang::Zh => chinese(),
+    }
+}
+
+const EN_STOP_WORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it",
+    "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there", "these",
+    "they", "this", "to", "was", "will", "with", "what", "which", "who", "whom", "when", "where",
+    "why", "how", "did", "does", "do",
+];
+
+fn english() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(StopWordFilter::remove(
+            EN_STOP_WORDS.iter().map(|w| w.to_string()),
+        ))
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+fn chinese() -> TextAnalyzer {
+    TextAnalyzer::builder(ZhTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .build()
+}
+
+/// Jieba over the simplified-folded text, with offsets mapped back to the original text
+/// (folding is character-for-character in the common case; otherwise offsets are mapped
+/// by character index and clamped, which only affects snippet highlighting).
+#[derive(Clone, Default)]
+pub struct ZhTokenizer {
+    tokens: Vec<Token>,
+}
+
+/// Tokens produced eagerly by [`ZhTokenizer`].
+pub struct VecTokenStream<'a> {
+    tokens: &'a mut Vec<Token>,
+    next: usize,
+}
+
+impl TokenStream for VecTokenStream<'_> {
+    fn advance(&mut self) -> bool {
+        if self.next < self.tokens.len() {
+            self.next += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn token(&self) -> &Token {
+        &self.tokens[self.next.max(1) - 1]
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        let i = self.next.max(1) - 1;
+        &mut self.tokens[i]
+    }
+}
+
+impl Tokenizer for ZhTokenizer {
+    type TokenStream<'a> = VecTokenStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream<'a> {
+        self.tokens = zh_tokens(text);
+        VecTokenStream {
+            tokens: &mut self.tokens,
+            next: 0,
+        }
+    }
+}
+
+/// Segments `text` (after folding) into lower-cased word tokens with original offsets.
+pub fn zh_tokens(text: &str) -> Vec<Token> {
+    let folded = fold_zh(text);
+    let folded_starts: Vec<usize> = folded.char_indices().map(|(i, _)| i).collect();
+    let orig_starts: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+    let to_orig = |folded_byte: usize| -> usize {
+        let char_idx = folded_starts.partition_point(|&b| b < folded_byte);
+        orig_starts.get(char_idx).copied().unwrap_or(text.len())
+    };
+    let mut jieba = tantivy_jieba::JiebaTokenizer::new();
+    let mut stream = jieba.token_stream(&folded);
+    let mut out = Vec::new();
+    while stream.advance() {
+        let t = stream.token();
+        if !t.text.chars().any(char::is_alphanumeric) {
+            continue;
+        }
+        out.push(Token {
+            offset_from: to_orig(t.offset_from),
+            offset_to: to_orig(t.offset_to).max(to_orig(t.offset_from)),
+            position: out.len(),
+            text: t.text.to_lowercase(),
+            position_length: 1,
+        });
+    }
+    out
+}
+
+/// The distinct analysed terms of `text`, in first-seen order.
+pub fn query_terms(lang: Lang, text: &str) -> Vec<String> {
+    let mut analyzer = analyzer(lang);
+    let mut stream = analyzer.token_stream(text);
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    while stream.advance() {
+        let t = stream.token().text.clone();
+        if seen.insert(t.clone()) {
+            out.push(t);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn english_stems_and_drops_stop_words() {
+        assert_eq!(
+            query_terms(Lang::En, "Who developed the Theory of Relativity?"),
+            vec!["develop", "theori", "relat"]
+        );
+    }
+
+    #[test]
+    fn chinese_folds_traditional_and_segments() {
+        let simplified = query_terms(Lang::Zh, "数学是一门学科");
+        let traditional = query_terms(Lang::Zh, "數學是一門學科");
+        assert_eq!(simplified, traditional);
+        assert!(simplified.contains(&"数学".to_string()), "{simplified:?}");
+        let toks = zh_tokens("數學，Hello");
+        assert_eq!(
+            &"數學，Hello"[toks[0].offset_from..toks[0].offset_to],
+            "數學"
+        );
+        assert_eq!(toks.last().unwrap().text, "hello");
+    }
+}

@@ -1,0 +1,449 @@
+//! The tantivy indexes: per language, one over pages and one over passages.
+//!
+//! Pages rank documents (title boosted over body); passages pick the snippet shown for
+//! a page. Layout: `index/{lang}/pages`, `index/{lang}/passages`.
+//!
+//! Determinism: every document carries `seq`, its position in ingest order, as a fast
+//! field, and hits are ordered by (score desc, seq asc) inside the collector, so neither
+//! segment layout nor thread timing can change which documents tie-break into the top k.
+//! BM25 statistics are searcher-wide, so scores do not depend on segmenting either; the
+//! writer still merges each index into one segment at the end of an ingest.
+
+use std::path::{Path, PathBuf};
+
+use tantivy::collector::TopDocs;
+use tantivy::indexer::NoMergePolicy;
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, OwnedValue, Schema, TextFieldIndexing, TextOptions, FAST, STORED,
+    STRING,
+};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader,
+    TantivyDocument, Term,
+};
+
+use crate::analyzers::{self, analyzer_name};
+use crate::model::{Document, Lang, Passage};
+
+/// Title matches count this much more than body matches.
+pub const TITLE_BOOST: Score = 3.0;
+/// Heading matches count this much more than passage text matches.
+pub const HEADING_BOOST: Score = 1.5;
+/// Indexing memory per writer (tantivy splits it across its single thread).
+const WRITER_MEMORY: usize = 64 << 20;
+
+/// Fields of the page index.
+#[derive(Clone, Copy)]
+struct PageFields {
+    doc_id: Field,
+    seq: Field,
+    title: Field,
+    body: Field,
+    url: Field,
+    date: Field,
+}
+
+/// Fields of the passage index.
+#[derive(Clone, Copy)]
+struct PassageFields {
+    doc_id: Field,
+    seq: Field,
+    ordinal: Field,
+    title: Field,
+    heading: Field,
+    text: Field,
+}
+
+fn text_options(lang: Lang, stored: bool) -> TextOptions {
+    let opts = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(analyzer_name(lang))
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    if stored {
+        opts.set_stored()
+    } else {
+        opts
+    }
+}
+
+fn page_schema(lang: Lang) -> (Schema, PageFields) {
+    let mut b = Schema::builder();
+    let f = PageFields {
+        doc_id: b.add_text_field("doc_id", STRING | STORED),
+        seq: b.add_u64_field("seq", FAST | STORED),
+        title: b.add_text_field("title", text_options(lang, true)),
+        body: b.add_text_field("body", text_options(lang, false)),
+        url: b.add_text_field("url", STORED),
+        date: b.add_text_field("date", STORED),
+    };
+    (b.build(), f)
+}
+
+fn passage_schema(lang: Lang) -> (Schema, PassageFields) {
+    let mut b = Schema::builder();
+    let f = PassageFields {
+        doc_id: b.add_text_field("doc_id", STRING | STORED),
+        seq: b.add_u64_field("seq", FAST | STORED),
+        ordinal: b.add_u64_field("ordinal", STORED),
+        title: b.add_text_field("title", text_options(lang, false)),
+        heading: b.add_text_field("heading", text_options(lang, true)),
+        text: b.add_text_field("text", text_options(lang, true)),
+    };
+    (b.build(), f)
+}
+
+/// Directory of a language's indexes inside a data dir.
+pub fn lang_dir(data_dir: &Path, lang: Lang) -> PathBuf {
+    data_dir.join("index").join(lang.code())
+}
+
+/// Languages that have an index under `data_dir`, sorted.
+pub fn languages_in(data_dir: &Path) -> Vec<Lang> {
+    [Lang::En, Lang::Zh]
+        .into_iter()
+        .filter(|&l| {
+            lang_dir(data_dir, l)
+                .join("pages")
+                .join("meta.json")
+                .is_file()
+        })
+        .collect()
+}
+
+/// Joins a heading path for storage and display: `History > Early years`.
+pub fn join_heading(path: &[String]) -> String {
+    path.join(" > ")
+}
+
+fn split_heading(s: &str) -> Vec<String> {
+    if s.is_empty() {
+        Vec::new()
+    } else {
+        s.split(" > ").map(str::to_string).collect()
+    }
+}
+
+/// Writes one language's page and passage indexes during an ingest.
+pub struct LangIndexWriter {
+    lang: Lang,
+    dir: PathBuf,
+    pages: (Index, IndexWriter, PageFields),
+    passages: (Index, IndexWriter, PassageFields),
+    page_seq: u64,
+    passage_seq: u64,
+}
+
+impl LangIndexWriter {
+    pub fn create(data_dir: &Path, lang: Lang) -> tantivy::Result<LangIndexWriter> {
+        let dir = lang_dir(data_dir, lang);
+        let pages_dir = dir.join("pages");
+        let passages_dir = dir.join("passages");
+        std::fs::create_dir_all(&pages_dir)?;
+        std::fs::create_dir_all(&passages_dir)?;
+        let (ps, pf) = page_schema(lang);
+        let pages = Index::create_in_dir(&pages_dir, ps)?;
+        analyzers::register(&pages);
+        let pw = pages.writer_with_num_threads(1, WRITER_MEMORY)?;
+        pw.set_merge_policy(Box::new(NoMergePolicy));
+        let (qs, qf) = passage_schema(lang);
+        let passages = Index::create_in_dir(&passages_dir, qs)?;
+        analyzers::register(&passages);
+        let qw = passages.writer_with_num_threads(1, WRITER_MEMORY)?;
+        qw.set_merge_policy(Box::new(NoMergePolicy));
+        Ok(LangIndexWriter {
+            lang,
+            dir,
+            pages: (pages, pw, pf),
+            passages: (passages, qw, qf),
+            page_seq: 0,
+            passage_seq: 0,
+        })
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Adds a page and its passages (computed by the caller with [`crate::passages`]).
+    pub fn add(&mut self, doc: &Document, passages: &[Passage]) -> tantivy::Result<()> {
+        let (_, writer, f) = &self.pages;
+        let mut page = TantivyDocument::default();
+        page.add_text(f.doc_id, &doc.id);
+        page.add_u64(f.seq, self.page_seq);
+        page.add_text(f.title, &doc.title);
+        for section in &doc.sections {
+            for h in &section.heading_path {
+                page.add_text(f.body, h);
+            }
+            page.add_text(f.body, &section.text);
+        }
+        page.add_text(f.url, &doc.url);
+        if let Some(date) = &doc.timestamp {
+            page.add_text(f.date, date);
+        }
+        writer.add_document(page)?;
+        self.page_seq += 1;
+
+        let (_, writer, f) = &self.passages;
+        for p in passages {
+            let mut d = TantivyDocument::default();
+            d.add_text(f.doc_id, &p.doc_id);
+            d.add_u64(f.seq, self.passage_seq);
+            d.add_u64(f.ordinal, u64::from(p.ordinal));
+            d.add_text(f.title, &doc.title);
+            d.add_text(f.heading, join_heading(&p.heading_path));
+            d.add_text(f.text, &p.text);
+            writer.add_document(d)?;
+            self.passage_seq += 1;
+        }
+        Ok(())
+    }
+
+    /// Commits, merges each index into a single segment and waits for it.
+    pub fn finish(self) -> tantivy::Result<()> {
+        let (pages, pw, _) = self.pages;
+        let (passages, qw, _) = self.passages;
+        commit_and_merge(&pages, pw)?;
+        commit_and_merge(&passages, qw)
+    }
+}
+
+fn commit_and_merge(index: &Index, mut writer: IndexWriter) -> tantivy::Result<()> {
+    writer.commit()?;
+    let segments = index.searchable_segment_ids()?;
+    if segments.len() > 1 {
+        writer.merge(&segments).wait()?;
+    }
+    writer.wait_merging_threads()
+}
+
+/// A page hit before snippet selection.
+#[derive(Debug, Clone)]
+pub struct PageHit {
+    pub doc_id: String,
+    pub title: String,
+    pub url: String,
+    pub date: Option<String>,
+    pub score: Score,
+}
+
+/// The passage chosen to represent a page hit.
+#[derive(Debug, Clone)]
+pub struct PassageHit {
+    pub ordinal: u32,
+    pub heading_path: Vec<String>,
+    pub text: String,
+    /// Best ~`max_chars` fragment and the byte ranges of matched terms inside it.
+    pub fragment: String,
+    pub highlights: Vec<std::ops::Range<usize>>,
+}
+
+/// Read side of one language's indexes.
+pub struct LangIndex {
+    lang: Lang,
+    pages: (IndexReader, PageFields),
+    passages: (IndexReader, PassageFields),
+}
+
+fn open_reader(path: &Path) -> tantivy::Result<IndexReader> {
+    let index = Index::open_in_dir(path)?;
+    analyzers::register(&index);
+    index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()
+}
+
+fn stored_str(doc: &TantivyDocument, field: Field) -> Option<String> {
+    doc.get_first(field)
+        .and_then(|v| match OwnedValue::from(v) {
+            OwnedValue::Str(s) => Some(s),
+            _ => None,
+        })
+}
+
+fn stored_u64(doc: &TantivyDocument, field: Field) -> Option<u64> {
+    doc.get_first(field)
+        .and_then(|v| match OwnedValue::from(v) {
+            OwnedValue::U64(n) => Some(n),
+            _ => None,
+        })
+}
+
+/// Collector ordering by (score desc, seq asc): ties resolve by ingest order.
+fn top_by_score_then_seq(
+    limit: usize,
+) -> impl tantivy::collector::Collector<Fruit = Vec<((Score, u64), DocAddress)>> {
+    TopDocs::with_limit(limit.max(1)).tweak_score(move |segment: &SegmentReader| {
+        let seq = segment
+            .fast_fields()
+            .u64("seq")
+            .ok()
+            .map(|c| c.first_or_default_col(u64::MAX));
+        move |doc: tantivy::DocId, score: Score| {
+            let s = seq.as_ref().map_or(u64::MAX, |c| c.get_val(doc));
+            (score, u64::MAX - s)
+        }
+    })
+}
+
+impl LangIndex {
+    pub fn open(data_dir: &Path, lang: Lang) -> tantivy::Result<LangIndex> {
+        let dir = lang_dir(data_dir, lang);
+        let pages = open_reader(&dir.join("pages"))?;
+        let passages = open_reader(&dir.join("passages"))?;
+        // Field ids come from the stored schema (a missing field = not our index).
+        let ps = pages.searcher().schema().clone();
+        let qs = passages.searcher().schema().clone();
+        let pf = PageFields {
+            doc_id: ps.get_field("doc_id")?,
+            seq: ps.get_field("seq")?,
+            title: ps.get_field("title")?,
+            body: ps.get_field("body")?,
+            url: ps.get_field("url")?,
+            date: ps.get_field("date")?,
+        };
+        let qf = PassageFields {
+            doc_id: qs.get_field("doc_id")?,
+            seq: qs.get_field("seq")?,
+            ordinal: qs.get_field("ordinal")?,
+            title: qs.get_field("title")?,
+            heading: qs.get_field("heading")?,
+            text: qs.get_field("text")?,
+        };
+        Ok(LangIndex {
+            lang,
+            pages: (pages, pf),
+            passages: (passages, qf),
+        })
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    pub fn page_count(&self) -> u64 {
+        self.pages.0.searcher().num_docs()
+    }
+
+    pub fn passage_count(&self) -> u64 {
+        self.passages.0.searcher().num_docs()
+    }
+
+    /// Top `limit` pages for the analysed `terms` (an OR of title^3 and body matches).
+    pub fn search_pages(&self, terms: &[String], limit: usize) -> tantivy::Result<Vec<PageHit>> {
+        if terms.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let (reader, f) = &self.pages;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for t in terms {
+            clauses.push((Occur::Should, boosted(f.title, t, TITLE_BOOST)));
+            clauses.push((Occur::Should, term_query(f.body, t)));
+        }
+        let query = BooleanQuery::new(clauses);
+        let searcher = reader.searcher();
+        let top = searcher.search(&query, &top_by_score_then_seq(limit))?;
+        let mut hits = Vec::with_capacity(top.len());
+        for ((score, _), addr) in top {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            hits.push(PageHit {
+                doc_id: stored_str(&doc, f.doc_id).unwrap_or_default(),
+                title: stored_str(&doc, f.title).unwrap_or_default(),
+                url: stored_str(&doc, f.url).unwrap_or_default(),
+                date: stored_str(&doc, f.date),
+                score,
+            });
+        }
+        Ok(hits)
+    }
+
+    /// The passage of `doc_id` that best matches `terms` (the first passage when none
+    /// matches, e.g. a title-only hit), with a fragment of at most `max_chars`.
+    pub fn best_passage(
+        &self,
+        doc_id: &str,
+        terms: &[String],
+        max_chars: usize,
+    ) -> tantivy::Result<Option<PassageHit>> {
+        let (reader, f) = &self.passages;
+        let searcher = reader.searcher();
+        let in_doc: Box<dyn Query> = Box::new(TermQuery::new(
+            Term::from_field_text(f.doc_id, doc_id),
+            IndexRecordOption::Basic,
+        ));
+        let mut matches: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for t in terms {
+            matches.push((Occur::Should, term_query(f.text, t)));
+            matches.push((Occur::Should, boosted(f.heading, t, HEADING_BOOST)));
+        }
+        let text_query = BooleanQuery::new(matches);
+        let mut top = Vec::new();
+        if !terms.is_empty() {
+            let filtered = BooleanQuery::new(vec![
+                (Occur::Must, in_doc.box_clone()),
+                (Occur::Must, Box::new(text_query.clone())),
+            ]);
+            top = searcher.search(&filtered, &top_by_score_then_seq(1))?;
+        }
+        if top.is_empty() {
+            // No term matched a passage: lowest seq = first passage of the page.
+            top = searcher.search(&*in_doc, &top_by_score_then_seq(1))?;
+        }
+        let Some((_, addr)) = top.into_iter().next() else {
+            return Ok(None);
+        };
+        let doc: TantivyDocument = searcher.doc(addr)?;
+        let text = stored_str(&doc, f.text).unwrap_or_default();
+        let mut generator = SnippetGenerator::create(&searcher, &text_query, f.text)?;
+        generator.set_max_num_chars(max_chars);
+        let snippet = generator.snippet(&text);
+        let (fragment, highlights) = if snippet.fragment().is_empty() {
+            (prefix_chars(&text, max_chars), Vec::new())
+        } else {
+            (
+                snippet.fragment().to_string(),
+                snippet.highlighted().to_vec(),
+            )
+        };
+        Ok(Some(PassageHit {
+            ordinal: stored_u64(&doc, f.ordinal).unwrap_or(0) as u32,
+            heading_path: split_heading(&stored_str(&doc, f.heading).unwrap_or_default()),
+            text,
+            fragment,
+            highlights,
+        }))
+    }
+}
+
+fn term_query(field: Field, text: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, text),
+        IndexRecordOption::WithFreqs,
+    ))
+}
+
+fn boosted(field: Field, text: &str, boost: Score) -> Box<dyn Query> {
+    Box::new(BoostQuery::new(term_query(field, text), boost))
+}
+
+/// The first `max_chars` characters of `text`, cut at a word boundary when possible.
+pub fn prefix_chars(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        None => text.to_string(),
+        Some((cut, _)) => {
+            let head = &text[..cut];
+            match head.rfind(char::is_whitespace) {
+                Some(space) if space > cut / 2 => head[..space].to_string(),
+                _ => head.to_string(),
+            }
+        }
+    }
+}
