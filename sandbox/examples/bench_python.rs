@@ -6,7 +6,7 @@
 //! Prints a Markdown report: latency p50/p99 and spread, runs/s with 2 concurrent
 //! callers, a CPU-bound loop, and ratios against the std engine.
 //!
-//! usage: cargo run --release -p simweb-sandbox --example bench_python -- \
+//! usage: cargo run -p simweb-sandbox --example bench_python -- \
 //!          [ROUNDS] [PER_ROUND] [PYODIDE_DIR]
 
 use std::io::{BufRead, BufReader, Write};
@@ -42,7 +42,11 @@ impl Pyodide {
         let mut line = String::new();
         stdout.read_line(&mut line).ok()?;
         eprintln!("pyodide: {}", line.trim());
-        Some(Pyodide { _child: child, stdin, stdout })
+        Some(Pyodide {
+            _child: child,
+            stdin,
+            stdout,
+        })
     }
 
     fn run(&mut self, code: &str) -> f64 {
@@ -58,7 +62,11 @@ impl Pyodide {
 
 fn native(python: &str, code: &str) -> f64 {
     let t = Instant::now();
-    let out = Command::new(python).arg("-c").arg(code).output().expect("native python");
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(code)
+        .output()
+        .expect("native python");
     assert!(out.status.success());
     t.elapsed().as_secs_f64() * 1e3
 }
@@ -86,7 +94,10 @@ struct Series {
 
 impl Series {
     fn new(name: &str) -> Series {
-        Series { name: name.into(), ..Default::default() }
+        Series {
+            name: name.into(),
+            ..Default::default()
+        }
     }
     fn push_round(&mut self, v: Vec<f64>) {
         if v.is_empty() {
@@ -106,12 +117,22 @@ async fn main() {
     let python = std::env::var("NATIVE_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".into());
 
     let t = Instant::now();
-    let sb = Sandbox::new(SandboxConfig { max_concurrency: 2, ..SandboxConfig::default() })
-        .expect("sandbox (run `make setup`)");
+    let sb = Sandbox::new(SandboxConfig {
+        max_concurrency: 2,
+        ..SandboxConfig::default()
+    })
+    .expect("sandbox (run `make setup`)");
     let load_ms = t.elapsed().as_secs_f64() * 1e3;
     let has_sci = sb.engines().contains(&simweb_sandbox::Engine::Sci);
-    let std_opts = RunOptions { engine: EngineChoice::Std, ..RunOptions::default() };
-    let sci_opts = RunOptions { engine: EngineChoice::Sci, memory_bytes: 1 << 30, ..RunOptions::default() };
+    let std_opts = RunOptions {
+        engine: EngineChoice::Std,
+        ..RunOptions::default()
+    };
+    let sci_opts = RunOptions {
+        engine: EngineChoice::Sci,
+        memory_bytes: 1 << 30,
+        ..RunOptions::default()
+    };
     let mut pyo = pyodide_dir.as_deref().and_then(Pyodide::start);
 
     // Warm-up: first-touch page faults, node JIT.
@@ -152,10 +173,19 @@ async fn main() {
     // Throughput: 2 concurrent callers for a fixed window each, interleaved.
     let window = Duration::from_secs(3);
     let mut tput: Vec<(String, f64)> = Vec::new();
-    tput.push(("simweb std engine".into(), throughput(&sb, &std_opts, window).await));
-    tput.push((format!("native `{python} -c`"), native_throughput(&python, window)));
+    tput.push((
+        "simweb std engine".into(),
+        throughput(&sb, &std_opts, window).await,
+    ));
+    tput.push((
+        format!("native `{python} -c`"),
+        native_throughput(&python, window),
+    ));
     if has_sci {
-        tput.push(("simweb sci engine".into(), throughput(&sb, &sci_opts, window).await));
+        tput.push((
+            "simweb sci engine".into(),
+            throughput(&sb, &sci_opts, window).await,
+        ));
     }
 
     // CPU-bound loop, interleaved.
@@ -175,7 +205,10 @@ async fn main() {
     }
 
     println!("Sandbox load (both engines, cached .cwasm): {load_ms:.0} ms\n");
-    println!("#### `print(1+1)` latency ({rounds} interleaved rounds x {per} runs; sci {} per round)\n", per / 2);
+    println!(
+        "#### `print(1+1)` latency ({rounds} interleaved rounds x {per} runs; sci {} per round)\n",
+        per / 2
+    );
     println!("| peer | p50 ms | p99 ms | IQR ms | round medians ms (min-max) | p50 ratio vs std |");
     println!("|---|---|---|---|---|---|");
     let base = pct(&s_std.all, 0.5);
@@ -191,12 +224,18 @@ async fn main() {
             pct(&s.all, 0.99),
             pct(&s.all, 0.25),
             pct(&s.all, 0.75),
-            s.round_medians.iter().cloned().fold(f64::INFINITY, f64::min),
+            s.round_medians
+                .iter()
+                .cloned()
+                .fold(f64::INFINITY, f64::min),
             s.round_medians.iter().cloned().fold(0.0, f64::max),
             p50 / base
         );
     }
-    println!("\n#### Throughput, `print(1+1)`, 2 concurrent callers, {}s window each\n", window.as_secs());
+    println!(
+        "\n#### Throughput, `print(1+1)`, 2 concurrent callers, {}s window each\n",
+        window.as_secs()
+    );
     println!("| peer | runs/s | ratio vs std |");
     println!("|---|---|---|");
     let base = tput[0].1;

@@ -150,9 +150,8 @@ pub fn ensure_cwasm(
         .map_err(|e| SandboxError::io(format!("creating a temp file in {}", dir.display()), e))?;
     std::fs::write(tmp.path(), &code)
         .map_err(|e| SandboxError::io(format!("writing {}", tmp.path().display()), e))?;
-    tmp.persist(&out).map_err(|e| {
-        SandboxError::io(format!("renaming into {}", out.display()), e.error)
-    })?;
+    tmp.persist(&out)
+        .map_err(|e| SandboxError::io(format!("renaming into {}", out.display()), e.error))?;
     tracing::info!(engine = engine_name, secs = started.elapsed().as_secs_f64(), path = %out.display(), "AOT compile cached");
     Ok(out)
 }

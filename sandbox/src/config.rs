@@ -48,7 +48,9 @@ impl std::str::FromStr for EngineChoice {
             "auto" => Ok(EngineChoice::Auto),
             "std" => Ok(EngineChoice::Std),
             "sci" => Ok(EngineChoice::Sci),
-            other => Err(format!("unknown python engine `{other}` (expected auto, std or sci)")),
+            other => Err(format!(
+                "unknown python engine `{other}` (expected auto, std or sci)"
+            )),
         }
     }
 }

@@ -13,7 +13,9 @@ pub enum SandboxError {
     #[error("python engine `{0}` is not available: {1}")]
     EngineUnavailable(&'static str, String),
     /// Every worker slot stayed busy for the whole queue wait.
-    #[error("python sandbox saturated: {in_flight} calls running, waited {waited_ms} ms for a slot")]
+    #[error(
+        "python sandbox saturated: {in_flight} calls running, waited {waited_ms} ms for a slot"
+    )]
     Saturated { in_flight: usize, waited_ms: u64 },
     /// wasmtime could not be configured or a module could not be compiled/loaded.
     #[error("wasmtime: {0}")]

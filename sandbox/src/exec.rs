@@ -88,7 +88,9 @@ pub fn classify(ended: Ended, engine: Engine, cap: usize, duration_ms: u64) -> O
     if let Some(pos) = stderr.rfind(crate::sci_engine::EXCEPTION_MARKER) {
         stderr.truncate(pos);
         stderr.push('\n');
-        let tb_start = stderr.rfind("Traceback (most recent call last):").unwrap_or(0);
+        let tb_start = stderr
+            .rfind("Traceback (most recent call last):")
+            .unwrap_or(0);
         sci_exception = Some(stderr[tb_start..].to_string());
     }
     let (kind, exit_code) = if ended.cpu_exceeded || matches!(ended.end, End::WallTimeout) {

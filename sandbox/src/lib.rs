@@ -70,7 +70,9 @@ impl Sandbox {
     /// setup`") when setup has not run.
     pub fn new(cfg: SandboxConfig) -> Result<Sandbox, SandboxError> {
         if cfg.max_concurrency == 0 {
-            return Err(SandboxError::Config("max_concurrency must be at least 1".into()));
+            return Err(SandboxError::Config(
+                "max_concurrency must be at least 1".into(),
+            ));
         }
         let paths = Paths::resolve(cfg.home.as_deref(), cfg.cache.as_deref());
         let std = if cfg.std_engine {
@@ -170,7 +172,11 @@ impl Sandbox {
             Engine::Sci => match &self.inner.sci {
                 Some(e) => e.run(code, &call).await,
                 None => {
-                    let why = self.inner.sci_unavailable.as_deref().unwrap_or("not loaded");
+                    let why = self
+                        .inner
+                        .sci_unavailable
+                        .as_deref()
+                        .unwrap_or("not loaded");
                     return Ok(Outcome::engine_error(
                         engine,
                         format!("sci engine (numpy/pandas/scipy/sympy) unavailable: {why}"),

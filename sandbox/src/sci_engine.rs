@@ -76,7 +76,9 @@ pub fn prepare(
     artifacts::require(&wasm, "sci engine module")?;
     let sha = artifacts::artifact_sha256(&wasm)?;
     let key = artifacts::cache_key(engine, &crate::runtime::config_desc(Engine::Sci), &sha);
-    artifacts::ensure_cwasm(paths, "sci", &key, &wasm, allow_compile, |bytes| engine.precompile_module(bytes))
+    artifacts::ensure_cwasm(paths, "sci", &key, &wasm, allow_compile, |bytes| {
+        engine.precompile_module(bytes)
+    })
 }
 
 impl SciEngine {
@@ -142,7 +144,9 @@ impl SciEngine {
         let run = async {
             let instance = self.pre.instantiate_async(&mut store).await?;
             if let Some(init) = instance.get_func(&mut store, "_initialize") {
-                init.typed::<(), ()>(&store)?.call_async(&mut store, ()).await?;
+                init.typed::<(), ()>(&store)?
+                    .call_async(&mut store, ())
+                    .await?;
             }
             let run = instance.get_typed_func::<(), i32>(&mut store, "run")?;
             run.call_async(&mut store, ()).await

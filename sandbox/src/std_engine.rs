@@ -47,7 +47,10 @@ pub struct StdEngine {
 }
 
 /// Compiles (or finds cached) the std component's `.cwasm`; returns its path.
-pub fn prepare(paths: &Paths, engine: &wasmtime::Engine) -> Result<std::path::PathBuf, SandboxError> {
+pub fn prepare(
+    paths: &Paths,
+    engine: &wasmtime::Engine,
+) -> Result<std::path::PathBuf, SandboxError> {
     let wasm = paths.std_component();
     artifacts::require(&wasm, "std engine component")?;
     let sha = artifacts::artifact_sha256(&wasm)?;
@@ -104,8 +107,8 @@ impl StdEngine {
         limits::arm(&mut store);
         let run = async {
             let instance = self.pre.instantiate_async(&mut store).await?;
-            let exec = instance
-                .get_typed_func::<(&str,), (Result<i32, String>,)>(&mut store, "exec")?;
+            let exec =
+                instance.get_typed_func::<(&str,), (Result<i32, String>,)>(&mut store, "exec")?;
             let (result,) = exec.call_async(&mut store, (code,)).await?;
             wasmtime::Result::Ok(result)
         };

@@ -9,8 +9,16 @@ use common::{assert_healthy, ok, opts, raised, run, run_with, sandbox};
 use simweb_sandbox::{OutcomeKind, RunOptions};
 
 fn assert_no_passwd(o: &simweb_sandbox::Outcome) {
-    assert!(!o.stdout.contains("root:"), "host file leaked: {}", o.stdout);
-    assert!(!o.stderr.contains("root:x:"), "host file leaked: {}", o.stderr);
+    assert!(
+        !o.stdout.contains("root:"),
+        "host file leaked: {}",
+        o.stdout
+    );
+    assert!(
+        !o.stderr.contains("root:x:"),
+        "host file leaked: {}",
+        o.stderr
+    );
 }
 
 #[tokio::test]
@@ -18,10 +26,9 @@ async fn cannot_read_etc_passwd() {
     let o = run("print(open('/etc/passwd').read())").await;
     raised(&o, "FileNotFoundError");
     assert_no_passwd(&o);
+    // There is no root directory at all: only the sandbox's own mounts exist.
     let o = run("import os\nprint(os.listdir('/'))").await;
-    // Only the sandbox's own mounts are visible.
-    let listing = ok(&o);
-    assert!(!listing.contains("etc") && !listing.contains("home"), "{listing}");
+    raised(&o, "FileNotFoundError");
 }
 
 #[tokio::test]
@@ -41,7 +48,10 @@ async fn cannot_climb_out_of_scratch() {
     }
     // `..` out of the scratch dir is refused by the capability layer.
     let o = run("import os\nos.listdir('/tmp/../..')").await;
-    assert!(matches!(o.kind, OutcomeKind::PythonException { .. }), "{o:#?}");
+    assert!(
+        matches!(o.kind, OutcomeKind::PythonException { .. }),
+        "{o:#?}"
+    );
 }
 
 #[tokio::test]
@@ -60,7 +70,10 @@ async fn scratch_is_private_and_writes_stay_inside() {
         "import os\nos.remove('/python/json/__init__.py')".to_string(),
     ] {
         let o = run(&code).await;
-        assert!(matches!(o.kind, OutcomeKind::PythonException { .. }), "{code}: {o:#?}");
+        assert!(
+            matches!(o.kind, OutcomeKind::PythonException { .. }),
+            "{code}: {o:#?}"
+        );
     }
     assert!(!std::path::Path::new(&format!("/{canary}")).exists());
     assert!(!std::env::temp_dir().join(&canary).exists());
@@ -79,23 +92,55 @@ async fn no_sockets() {
         "import socket\ns = socket.socket()\ns.settimeout(1)\ns.connect(('127.0.0.1', {port}))\nprint('connected')"
     ))
     .await;
-    assert!(matches!(o.kind, OutcomeKind::PythonException { .. }), "{o:#?}");
+    assert!(
+        matches!(o.kind, OutcomeKind::PythonException { .. }),
+        "{o:#?}"
+    );
     assert!(!o.stdout.contains("connected"));
-    assert!(listener.accept().is_err(), "the guest reached a host socket");
+    assert!(
+        listener.accept().is_err(),
+        "the guest reached a host socket"
+    );
     let o = run("import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.sendto(b'x', ('127.0.0.1', 53))").await;
-    assert!(matches!(o.kind, OutcomeKind::PythonException { .. }), "{o:#?}");
+    assert!(
+        matches!(o.kind, OutcomeKind::PythonException { .. }),
+        "{o:#?}"
+    );
     let o = run("import socket\ns = socket.socket()\ns.bind(('0.0.0.0', 8080))\ns.listen()").await;
-    assert!(matches!(o.kind, OutcomeKind::PythonException { .. }), "{o:#?}");
-    let o = run("import urllib.request\nurllib.request.urlopen('http://example.com', timeout=1)").await;
-    assert!(matches!(o.kind, OutcomeKind::PythonException { .. }), "{o:#?}");
+    assert!(
+        matches!(o.kind, OutcomeKind::PythonException { .. }),
+        "{o:#?}"
+    );
+    // urllib/create_connection retry internally; they end in an exception or at the CPU
+    // limit, never with a connection.
+    let o =
+        run("import urllib.request\nprint(urllib.request.urlopen('http://example.com', timeout=1).read())").await;
+    assert!(
+        matches!(
+            o.kind,
+            OutcomeKind::PythonException { .. } | OutcomeKind::Timeout
+        ),
+        "{o:#?}"
+    );
+    assert!(o.stdout.is_empty());
+    assert!(
+        listener.accept().is_err(),
+        "the guest reached a host socket"
+    );
 }
 
 #[tokio::test]
 async fn no_dns() {
     let o = run("import socket\nprint(socket.getaddrinfo('example.com', 80))").await;
-    assert!(matches!(o.kind, OutcomeKind::PythonException { .. }), "{o:#?}");
+    assert!(
+        matches!(o.kind, OutcomeKind::PythonException { .. }),
+        "{o:#?}"
+    );
     let o = run("import socket\nprint(socket.gethostbyname('localhost'))").await;
-    assert!(matches!(o.kind, OutcomeKind::PythonException { .. }), "{o:#?}");
+    assert!(
+        matches!(o.kind, OutcomeKind::PythonException { .. }),
+        "{o:#?}"
+    );
 }
 
 #[tokio::test]
@@ -104,7 +149,10 @@ async fn host_environment_is_invisible() {
     unsafe { std::env::set_var("SIMWEB_ESCAPE_CANARY", "host-secret-7f3a") };
     let o = run("import os, sys\nprint(dict(os.environ))\nprint(sys.argv)").await;
     let out = ok(&o);
-    assert!(!out.contains("host-secret-7f3a") && !out.contains("SIMWEB_ESCAPE_CANARY"), "{out}");
+    assert!(
+        !out.contains("host-secret-7f3a") && !out.contains("SIMWEB_ESCAPE_CANARY"),
+        "{out}"
+    );
     assert!(!out.contains("PATH"), "{out}");
     let o = run("import os\nprint(os.getenv('SIMWEB_ESCAPE_CANARY'), os.getenv('HOME'))").await;
     assert_eq!(ok(&o), "None None\n");
@@ -112,7 +160,10 @@ async fn host_environment_is_invisible() {
 
 #[tokio::test]
 async fn no_processes() {
-    raised(&run("import subprocess\nsubprocess.run(['ls'])").await, "Error");
+    raised(
+        &run("import subprocess\nsubprocess.run(['ls'])").await,
+        "Error",
+    );
     raised(&run("import os\nos.fork()").await, "AttributeError");
     let o = run("import os\nprint(os.system('echo pwned'))").await;
     assert!(!o.stdout.contains("pwned"), "{o:#?}");
@@ -120,7 +171,10 @@ async fn no_processes() {
         matches!(o.kind, OutcomeKind::PythonException { .. }),
         "os.system must not exist: {o:#?}"
     );
-    raised(&run("import os\nos.execv('/bin/sh', ['sh'])").await, "Error");
+    raised(
+        &run("import os\nos.execv('/bin/sh', ['sh'])").await,
+        "Error",
+    );
 }
 
 #[tokio::test]
@@ -132,15 +186,33 @@ async fn no_threads() {
 
 #[tokio::test]
 async fn infinite_loop_hits_the_cpu_limit() {
-    let o = run_with("while True:\n    pass", &RunOptions { cpu_ms: 300, ..opts() }).await;
-    assert_eq!((o.kind.clone(), o.exit_code), (OutcomeKind::Timeout, 124), "{o:#?}");
+    let o = run_with(
+        "while True:\n    pass",
+        &RunOptions {
+            cpu_ms: 300,
+            ..opts()
+        },
+    )
+    .await;
+    assert_eq!(
+        (o.kind.clone(), o.exit_code),
+        (OutcomeKind::Timeout, 124),
+        "{o:#?}"
+    );
     assert_healthy().await;
 }
 
 #[tokio::test]
 async fn sleep_is_cut_at_the_wall_limit() {
     let started = Instant::now();
-    let o = run_with("import time\nprint('start', flush=True)\ntime.sleep(3600)", &RunOptions { wall_ms: 500, ..opts() }).await;
+    let o = run_with(
+        "import time\nprint('start', flush=True)\ntime.sleep(3600)",
+        &RunOptions {
+            wall_ms: 500,
+            ..opts()
+        },
+    )
+    .await;
     assert_eq!(o.kind, OutcomeKind::Timeout, "{o:#?}");
     assert_eq!(o.stdout, "start\n", "output before the timeout is kept");
     // Functional bound (not a benchmark): an hour-long sleep must not hold the worker.
@@ -157,14 +229,18 @@ async fn memory_bombs_hit_the_memory_cap() {
     );
     assert!(o.stderr.contains("MemoryError"), "{o:#?}");
     let o = run("x = []\nwhile True:\n    x.append(bytearray(1 << 20))").await;
-    assert!(matches!(o.kind, OutcomeKind::MemoryLimit), "growing list: {o:#?}");
+    assert!(
+        matches!(o.kind, OutcomeKind::MemoryLimit),
+        "growing list: {o:#?}"
+    );
     let o = run("x = []\nwhile True:\n    x.append('y' * 1000 + str(len(x)))").await;
     assert!(
         matches!(o.kind, OutcomeKind::MemoryLimit | OutcomeKind::Timeout),
         "many small objects: {o:#?}"
     );
     // Caught MemoryError: the program recovers and ends normally.
-    let o = run("try:\n    x = bytearray(10**9)\nexcept MemoryError:\n    print('recovered')").await;
+    let o =
+        run("try:\n    x = bytearray(10**9)\nexcept MemoryError:\n    print('recovered')").await;
     assert_eq!(ok(&o), "recovered\n");
     assert_healthy().await;
 }
@@ -181,9 +257,13 @@ async fn huge_string_is_refused() {
 
 #[tokio::test]
 async fn deep_recursion() {
-    raised(&run("def f(n):\n    return f(n + 1)\nf(0)").await, "RecursionError");
+    raised(
+        &run("def f(n):\n    return f(n + 1)\nf(0)").await,
+        "RecursionError",
+    );
     // With the recursion limit lifted, the wasm stack limit stops it instead.
-    let o = run("import sys\nsys.setrecursionlimit(10**7)\ndef f(n):\n    return f(n + 1)\nf(0)").await;
+    let o =
+        run("import sys\nsys.setrecursionlimit(10**7)\ndef f(n):\n    return f(n + 1)\nf(0)").await;
     assert!(o.kind != OutcomeKind::Ok, "{o:#?}");
     assert_healthy().await;
 }
@@ -191,13 +271,26 @@ async fn deep_recursion() {
 #[tokio::test]
 async fn hundred_megabytes_of_output_is_truncated_and_marked() {
     let o = run("import sys\nchunk = 'x' * 1000 + '\\n'\nfor _ in range(100_000):\n    sys.stdout.write(chunk)").await;
-    assert_eq!(o.kind, OutcomeKind::OutputTruncated, "{:?} {}", o.kind, o.stderr);
+    assert_eq!(
+        o.kind,
+        OutcomeKind::OutputTruncated,
+        "{:?} {}",
+        o.kind,
+        o.stderr
+    );
     assert!(o.stdout.len() <= 1 << 20);
     assert!(o.stdout.len() > 1000);
     let o = run("print('y' * 100_000_000)").await;
     assert_eq!(o.kind, OutcomeKind::OutputTruncated);
     assert!(o.stdout.len() <= 1 << 20);
-    let o = run_with("import sys\nfor _ in range(10**6):\n    sys.stderr.write('e' * 1000)", &RunOptions { output_cap: 4096, ..opts() }).await;
+    let o = run_with(
+        "import sys\nfor _ in range(10**6):\n    sys.stderr.write('e' * 1000)",
+        &RunOptions {
+            output_cap: 4096,
+            ..opts()
+        },
+    )
+    .await;
     assert_eq!(o.kind, OutcomeKind::OutputTruncated);
     assert!(o.stderr.len() <= 4096);
     assert_healthy().await;
@@ -205,8 +298,12 @@ async fn hundred_megabytes_of_output_is_truncated_and_marked() {
 
 #[tokio::test]
 async fn os_exit_and_sys_exit() {
+    // WASI preview 2 `exit` carries only success/failure: os._exit(n != 0) exits with 1.
     let o = run("import os\nprint('x', flush=True)\nos._exit(7)").await;
-    assert_eq!((o.kind.clone(), o.exit_code, o.stdout.as_str()), (OutcomeKind::Ok, 7, "x\n"));
+    assert_eq!(
+        (o.kind.clone(), o.exit_code, o.stdout.as_str()),
+        (OutcomeKind::Ok, 1, "x\n")
+    );
     let o = run("import os\nos._exit(0)").await;
     assert_eq!((o.kind.clone(), o.exit_code), (OutcomeKind::Ok, 0));
     let o = run("import sys\nsys.exit(3)").await;
@@ -231,7 +328,15 @@ async fn megabyte_of_code() {
     }
     code.push_str("print(total)");
     let lines = code.lines().count() - 2;
-    let o = run_with(&code, &RunOptions { cpu_ms: 20_000, wall_ms: 30_000, ..opts() }).await;
+    let o = run_with(
+        &code,
+        &RunOptions {
+            cpu_ms: 20_000,
+            wall_ms: 30_000,
+            ..opts()
+        },
+    )
+    .await;
     assert_eq!(ok(&o), format!("{lines}\n"));
     // Past the size limit: refused without running.
     let too_big = "#".repeat(simweb_sandbox::MAX_CODE_BYTES + 1);
@@ -244,7 +349,10 @@ async fn non_utf8_code_is_a_clean_syntax_error() {
     let code: &[u8] = b"print('caf\xe9')\n";
     let o = sandbox().run_bytes(code, &opts()).await.unwrap();
     raised(&o, "SyntaxError: Non-UTF-8 code starting with '\\xe9'");
-    let o = sandbox().run_bytes(b"print('fine')", &opts()).await.unwrap();
+    let o = sandbox()
+        .run_bytes(b"print('fine')", &opts())
+        .await
+        .unwrap();
     assert_eq!(ok(&o), "fine\n");
 }
 
@@ -256,15 +364,22 @@ async fn two_hundred_concurrent_hostile_calls() {
         ("x = bytearray(10**9)", "memory_limit"),
         ("print('z' * 5_000_000)", "output_truncated"),
         ("open('/etc/passwd').read()", "python_exception"),
-        ("import socket\nsocket.create_connection(('127.0.0.1', 22))", "python_exception"),
+        (
+            // A blocking connect to a refused address waits until the wall limit.
+            "import socket\ns = socket.socket()\ns.connect(('127.0.0.1', 22))",
+            "python_exception|timeout",
+        ),
         ("import os\nos._exit(5)", "ok"),
         ("def f(): f()\nf()", "python_exception"),
         ("print(sum(range(1000)))", "ok"),
-        ("import threading\nthreading.Thread(target=print).start()", "python_exception"),
+        (
+            "import threading\nthreading.Thread(target=print).start()",
+            "python_exception",
+        ),
     ];
     let limits = RunOptions {
-        cpu_ms: 200,
-        wall_ms: 400,
+        cpu_ms: 300,
+        wall_ms: 5_000,
         memory_bytes: 128 << 20,
         output_cap: 64 << 10,
         ..opts()
@@ -280,7 +395,10 @@ async fn two_hundred_concurrent_hostile_calls() {
     }
     for t in tasks {
         let (code, want, o) = t.await.expect("task must not panic");
-        assert_eq!(o.kind.name(), want, "{code}: {o:#?}");
+        assert!(
+            want.split('|').any(|w| w == o.kind.name()),
+            "{code}: want {want}, got {o:#?}"
+        );
         if code.contains("sum(range") {
             assert_eq!(o.stdout, "499500\n");
         }

@@ -42,7 +42,10 @@ async fn sympy_algebra() {
 async fn auto_picks_sci_for_numpy() {
     let o = run_with(
         "import numpy\nprint(numpy.ones(3).sum())",
-        &RunOptions { engine: EngineChoice::Auto, ..sci() },
+        &RunOptions {
+            engine: EngineChoice::Auto,
+            ..sci()
+        },
     )
     .await;
     assert_eq!((ok(&o), o.engine), ("3.0\n", Engine::Sci));
@@ -62,15 +65,46 @@ async fn sci_outcomes_match_std() {
 #[tokio::test]
 async fn sci_is_isolated_and_limited() {
     let o = run_with("print(open('/etc/passwd').read())", &sci()).await;
-    assert!(matches!(o.kind, OutcomeKind::PythonException { .. }), "{o:#?}");
+    assert!(
+        matches!(o.kind, OutcomeKind::PythonException { .. }),
+        "{o:#?}"
+    );
     assert!(!o.stdout.contains("root:"));
-    let o = run_with("import socket\nsocket.create_connection(('127.0.0.1', 22))", &sci()).await;
-    assert!(matches!(o.kind, OutcomeKind::PythonException { .. }), "{o:#?}");
-    let o = run_with("while True: pass", &RunOptions { cpu_ms: 300, ..sci() }).await;
+    let o = run_with(
+        "import socket\nsocket.create_connection(('127.0.0.1', 22))",
+        &sci(),
+    )
+    .await;
+    assert!(
+        matches!(o.kind, OutcomeKind::PythonException { .. }),
+        "{o:#?}"
+    );
+    let o = run_with(
+        "while True: pass",
+        &RunOptions {
+            cpu_ms: 300,
+            ..sci()
+        },
+    )
+    .await;
     assert_eq!(o.kind, OutcomeKind::Timeout, "{o:#?}");
-    let o = run_with("import time\ntime.sleep(3600)", &RunOptions { wall_ms: 1_000, ..sci() }).await;
+    let o = run_with(
+        "import time\ntime.sleep(3600)",
+        &RunOptions {
+            wall_ms: 1_000,
+            ..sci()
+        },
+    )
+    .await;
     assert_eq!(o.kind, OutcomeKind::Timeout, "{o:#?}");
-    let o = run_with("import numpy as np\nx = np.ones(10**9)", &RunOptions { memory_bytes: 512 << 20, ..sci() }).await;
+    let o = run_with(
+        "import numpy as np\nx = np.ones(10**8)",
+        &RunOptions {
+            memory_bytes: 512 << 20,
+            ..sci()
+        },
+    )
+    .await;
     assert_eq!(o.kind, OutcomeKind::MemoryLimit, "{o:#?}");
 }
 

@@ -83,14 +83,25 @@ async fn exceptions_become_tracebacks() {
     let o = run("def f():\n    return 1/0\nprint('before')\nf()").await;
     raised(&o, "ZeroDivisionError: division by zero");
     assert_eq!(o.stdout, "before\n");
-    assert!(o.stderr.contains("Traceback (most recent call last):"), "{}", o.stderr);
-    assert!(o.stderr.contains("File \"<user>\", line 2, in f"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("Traceback (most recent call last):"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains("File \"<user>\", line 2, in f"),
+        "{}",
+        o.stderr
+    );
 }
 
 #[tokio::test]
 async fn sys_exit_codes() {
     let o = run("import sys\nprint('bye')\nsys.exit(3)").await;
-    assert_eq!((o.kind.clone(), o.exit_code, o.stdout.as_str()), (OutcomeKind::Ok, 3, "bye\n"));
+    assert_eq!(
+        (o.kind.clone(), o.exit_code, o.stdout.as_str()),
+        (OutcomeKind::Ok, 3, "bye\n")
+    );
     let o = run("raise SystemExit").await;
     assert_eq!((o.kind.clone(), o.exit_code), (OutcomeKind::Ok, 0));
     let o = run("import sys\nsys.exit('fatal: no input')").await;
@@ -124,7 +135,16 @@ async fn same_seed_same_bytes_across_runs_and_instances() {
     assert_eq!(ok(&a), ok(&b));
     assert_eq!(ok(&a), ok(&c));
     // The virtual clock starts at 2025-01-01T00:00:00Z.
-    let t: f64 = a.stdout.lines().nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    let t: f64 = a
+        .stdout
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1_735_689_600.0..1_735_689_601.0).contains(&t), "{t}");
 }
 
@@ -132,7 +152,10 @@ async fn same_seed_same_bytes_across_runs_and_instances() {
 async fn another_seed_other_randomness() {
     let a = run(DETERMINISM_PROBE).await;
     let b = run_with(DETERMINISM_PROBE, &RunOptions { seed: 7, ..opts() }).await;
-    let (a, b) = (ok(&a).lines().collect::<Vec<_>>(), ok(&b).lines().collect::<Vec<_>>());
+    let (a, b) = (
+        ok(&a).lines().collect::<Vec<_>>(),
+        ok(&b).lines().collect::<Vec<_>>(),
+    );
     assert_ne!(a[0], b[0], "random.random() must follow the seed");
     assert_ne!(a[3], b[3], "os.urandom/uuid4 must follow the seed");
     // The clock and str hashes do not depend on the seed: they are fixed per build.
@@ -143,7 +166,13 @@ async fn another_seed_other_randomness() {
 #[tokio::test]
 async fn auto_engine_picks_std_for_plain_code() {
     let o = sandbox()
-        .run("print('hi')", &RunOptions { engine: EngineChoice::Auto, ..opts() })
+        .run(
+            "print('hi')",
+            &RunOptions {
+                engine: EngineChoice::Auto,
+                ..opts()
+            },
+        )
         .await
         .unwrap();
     assert_eq!((ok(&o), o.engine), ("hi\n", Engine::Std));

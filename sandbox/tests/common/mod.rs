@@ -53,7 +53,10 @@ pub fn ok(o: &Outcome) -> &str {
 pub fn raised(o: &Outcome, name: &str) {
     match &o.kind {
         OutcomeKind::PythonException { traceback } => {
-            assert!(traceback.contains(name), "expected {name}, got: {traceback}");
+            assert!(
+                traceback.contains(name),
+                "expected {name}, got: {traceback}"
+            );
             assert_eq!(o.exit_code, 1);
         }
         other => panic!("expected a {name} exception, got {other:?}: {o:#?}"),
