@@ -4,6 +4,7 @@ use clap::Subcommand;
 
 pub mod corpus;
 pub mod ingest;
+pub mod python;
 pub mod search;
 
 #[derive(Debug, Subcommand)]
@@ -16,6 +17,8 @@ pub enum Command {
     Corpus(corpus::CorpusArgs),
     /// Search a corpus from the command line.
     Search(search::SearchArgs),
+    /// Run Python in the WebAssembly sandbox (`-c CODE` or FILE).
+    Python(python::PythonArgs),
 }
 
 pub fn run(command: Command) -> anyhow::Result<()> {
@@ -27,5 +30,6 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Ingest(args) => ingest::run(args),
         Command::Corpus(args) => corpus::run(args),
         Command::Search(args) => search::run(args),
+        Command::Python(args) => python::run(args),
     }
 }
