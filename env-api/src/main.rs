@@ -8,7 +8,11 @@ mod cli;
 use clap::Parser;
 
 #[derive(Debug, Parser)]
-#[command(name = "simweb", version, about = "An offline, deterministic web for deep-research agents")]
+#[command(
+    name = "simweb",
+    version,
+    about = "An offline, deterministic web for deep-research agents"
+)]
 struct Cli {
     #[command(subcommand)]
     command: cli::Command,

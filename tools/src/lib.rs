@@ -10,6 +10,7 @@ pub mod builtin;
 pub mod error;
 pub mod format;
 pub mod layer;
+pub mod python;
 pub mod react;
 pub mod registry;
 pub mod reward;

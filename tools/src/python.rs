@@ -201,16 +201,30 @@ mod tests {
     #[test]
     fn tongyi_text_format() {
         let cap = 1 << 20;
-        assert_eq!(agent_text(&outcome("2\n", "", OutcomeKind::Ok), cap), "stdout:\n2\n");
-        assert_eq!(agent_text(&outcome("", "", OutcomeKind::Ok), cap), EMPTY_TEXT);
+        assert_eq!(
+            agent_text(&outcome("2\n", "", OutcomeKind::Ok), cap),
+            "stdout:\n2\n"
+        );
+        assert_eq!(
+            agent_text(&outcome("", "", OutcomeKind::Ok), cap),
+            EMPTY_TEXT
+        );
         assert_eq!(
             agent_text(&outcome("a\n", "w\n", OutcomeKind::Ok), cap),
             "stdout:\na\n\nstderr:\nw\n"
         );
         let tb = "Traceback (most recent call last):\nZeroDivisionError: division by zero\n";
-        let exc = OutcomeKind::PythonException { traceback: tb.into() };
-        assert_eq!(agent_text(&outcome("", tb, exc), cap), format!("stderr:\n{tb}"));
-        assert_eq!(agent_text(&outcome("x", "", OutcomeKind::Timeout), cap), TIMEOUT_TEXT);
+        let exc = OutcomeKind::PythonException {
+            traceback: tb.into(),
+        };
+        assert_eq!(
+            agent_text(&outcome("", tb, exc), cap),
+            format!("stderr:\n{tb}")
+        );
+        assert_eq!(
+            agent_text(&outcome("x", "", OutcomeKind::Timeout), cap),
+            TIMEOUT_TEXT
+        );
         let text = agent_text(&outcome("xxxx", "", OutcomeKind::OutputTruncated), 4);
         assert_eq!(
             text,

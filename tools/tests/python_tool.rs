@@ -26,28 +26,54 @@ fn toolbox() -> Toolbox {
 #[tokio::test]
 async fn python_tool_answers_in_tongyi_format() {
     let tb = toolbox();
-    let out = tb.call("python", &json!({"code": "print(6*7)"}), "t").await.unwrap();
+    let out = tb
+        .call("python", &json!({"code": "print(6*7)"}), "t")
+        .await
+        .unwrap();
     assert_eq!(out.text, "stdout:\n42\n");
     assert_eq!(out.data["kind"], "ok");
     // Tongyi's name; its <code> block arrives as `code` (see react.rs).
     let out = tb
-        .call("PythonInterpreter", &json!({"code": "<code>\nimport sys\nprint('e', file=sys.stderr)\n</code>"}), "t")
+        .call(
+            "PythonInterpreter",
+            &json!({"code": "<code>\nimport sys\nprint('e', file=sys.stderr)\n</code>"}),
+            "t",
+        )
         .await
         .unwrap();
     assert_eq!(out.text, "stderr:\ne\n");
-    let out = tb.call("python", &json!({"code": "x = 1"}), "t").await.unwrap();
+    let out = tb
+        .call("python", &json!({"code": "x = 1"}), "t")
+        .await
+        .unwrap();
     assert_eq!(out.text, EMPTY_TEXT);
-    let out = tb.call("python", &json!({"code": "1/0"}), "t").await.unwrap();
-    assert!(out.text.starts_with("stderr:\nTraceback (most recent call last):"), "{}", out.text);
+    let out = tb
+        .call("python", &json!({"code": "1/0"}), "t")
+        .await
+        .unwrap();
+    assert!(
+        out.text
+            .starts_with("stderr:\nTraceback (most recent call last):"),
+        "{}",
+        out.text
+    );
     assert!(out.text.contains("ZeroDivisionError"));
-    let out = tb.call("python", &json!({"code": "while True: pass"}), "t").await.unwrap();
+    let out = tb
+        .call("python", &json!({"code": "while True: pass"}), "t")
+        .await
+        .unwrap();
     assert_eq!(out.text, TIMEOUT_TEXT);
 }
 
 #[tokio::test]
 async fn python_tool_rejects_bad_arguments() {
     let tb = toolbox();
-    for args in [json!({}), json!({"code": 5}), json!({"code": "  "}), json!("print(1)")] {
+    for args in [
+        json!({}),
+        json!({"code": 5}),
+        json!({"code": "  "}),
+        json!("print(1)"),
+    ] {
         match tb.call("python", &args, "t").await {
             Err(ToolError::InvalidArguments { .. }) => {}
             other => panic!("{args}: expected InvalidArguments, got {other:?}"),

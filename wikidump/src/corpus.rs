@@ -360,6 +360,7 @@ fn mark(text: &str, ranges: &[std::ops::Range<usize>]) -> String {
 #[cfg(test)]
 mod tests {
     #[test]
+    #[allow(clippy::single_range_in_vec_init)] // one highlighted range per case, on purpose
     fn mark_wraps_ranges() {
         assert_eq!(super::mark("a bc d", &[2..4]), "a **bc** d");
         assert_eq!(super::mark("数学是", &[0..6]), "**数学**是");

@@ -242,10 +242,8 @@ impl Walker {
             Some(LinkTarget::Article(target)) if !anchor.is_empty() => {
                 self.links.push(Link { target, anchor })
             }
-            Some(LinkTarget::Category(c)) => {
-                if !self.categories.contains(&c) {
-                    self.categories.push(c);
-                }
+            Some(LinkTarget::Category(c)) if !self.categories.contains(&c) => {
+                self.categories.push(c);
             }
             _ => {}
         }

@@ -294,7 +294,7 @@ fn truncated_bz2_fails_cleanly_and_keeps_previous_corpus() {
     let bytes = std::fs::read(samples().join(ENWIKI)).unwrap();
     let truncated = dir.path().join("truncated.bz2");
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
-    let err = ingest(&[truncated.clone()], &out, &opts()).unwrap_err();
+    let err = ingest(std::slice::from_ref(&truncated), &out, &opts()).unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("truncated.bz2"), "{msg}");
     assert!(matches!(err, IngestError::Dump { .. }), "{err:?}");

@@ -51,7 +51,12 @@ pub fn run(args: CorpusArgs) -> anyhow::Result<()> {
             println!("snapshot   {}", m.snapshot_id);
             println!(
                 "languages  {}",
-                corpus.languages().iter().map(|l| l.code()).collect::<Vec<_>>().join(", ")
+                corpus
+                    .languages()
+                    .iter()
+                    .map(|l| l.code())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
             println!("articles   {}  (store: {docs})", m.totals.articles);
             println!("redirects  {}  (store: {redirects})", m.totals.redirects);
@@ -83,12 +88,12 @@ pub fn run(args: CorpusArgs) -> anyhow::Result<()> {
             title_or_url,
         } => {
             let corpus = open(&data)?;
-            let resolved = corpus
-                .resolve(&title_or_url, lang)?
-                .with_context(|| format!("no page titled {title_or_url:?} in {}", data.display()))?;
-            let doc = corpus
-                .document(&resolved.doc_id)?
-                .with_context(|| format!("document {} is missing from the store", resolved.doc_id))?;
+            let resolved = corpus.resolve(&title_or_url, lang)?.with_context(|| {
+                format!("no page titled {title_or_url:?} in {}", data.display())
+            })?;
+            let doc = corpus.document(&resolved.doc_id)?.with_context(|| {
+                format!("document {} is missing from the store", resolved.doc_id)
+            })?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&doc)?);
                 return Ok(());

@@ -45,8 +45,12 @@ pub fn run(args: IngestArgs) -> anyhow::Result<()> {
         threads: args.threads,
         progress: true,
     };
-    let report = simweb_wikidump::ingest(&args.inputs, &args.out, &opts)
-        .with_context(|| format!("ingest into {} failed (nothing was published)", args.out.display()))?;
+    let report = simweb_wikidump::ingest(&args.inputs, &args.out, &opts).with_context(|| {
+        format!(
+            "ingest into {} failed (nothing was published)",
+            args.out.display()
+        )
+    })?;
     eprint!("{}", report.summary());
     println!("{}", report.out.display());
     Ok(())

@@ -6,19 +6,23 @@ pub mod corpus;
 pub mod ingest;
 pub mod python;
 pub mod search;
+pub mod tool;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the versions of the components this binary was built with.
     Version,
+    /// Run Python in the WebAssembly sandbox (`-c CODE` or FILE).
+    Python(python::PythonArgs),
     /// Ingest dumps (MediaWiki XML/bz2, Kiwix ZIM, JSONL) into a corpus data dir.
     Ingest(ingest::IngestArgs),
     /// Inspect a corpus: `stats`, `get TITLE_OR_URL`.
     Corpus(corpus::CorpusArgs),
     /// Search a corpus from the command line.
     Search(search::SearchArgs),
-    /// Run Python in the WebAssembly sandbox (`-c CODE` or FILE).
-    Python(python::PythonArgs),
+    /// Call an agent tool (search, visit, google_scholar, parse_file; `list` for schemas)
+    /// and print what the agent sees.
+    Tool(tool::ToolArgs),
 }
 
 pub fn run(command: Command) -> anyhow::Result<()> {
@@ -27,9 +31,10 @@ pub fn run(command: Command) -> anyhow::Result<()> {
             println!("simweb {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
+        Command::Python(args) => python::run(args),
         Command::Ingest(args) => ingest::run(args),
         Command::Corpus(args) => corpus::run(args),
         Command::Search(args) => search::run(args),
-        Command::Python(args) => python::run(args),
+        Command::Tool(args) => tool::run(args),
     }
 }

@@ -318,13 +318,15 @@ async fn a_torn_last_log_line_is_ignored_and_appending_continues_cleanly() {
 
 #[tokio::test]
 async fn rate_limits_are_typed_per_client_and_per_tool() {
-    let mut config = LayerConfig::default();
-    config.policy = ToolPolicy {
-        client_quota: Some(RateQuota {
-            per_second: 1,
-            burst: 2,
-        }),
-        ..ToolPolicy::default()
+    let config = LayerConfig {
+        policy: ToolPolicy {
+            client_quota: Some(RateQuota {
+                per_second: 1,
+                burst: 2,
+            }),
+            ..ToolPolicy::default()
+        },
+        ..LayerConfig::default()
     };
     let (toolbox, _) = echo_box(config);
     let args = json!({"text": "x"});
