@@ -8,6 +8,11 @@
 # wasmtime version + artifact sha256 + engine config), so tests and the server only load.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
+# The stdlib extraction needs the `zstd` command (Debian package); install it when missing.
+if ! command -v zstd >/dev/null; then
+  log "installing zstd (Debian)"
+  { apt-get update -qq && apt-get install -y -qq zstd; } >/dev/null || die "zstd is missing and could not be installed"
+fi
 out="$SIMWEB_HOME/sandbox"
 guest=sandbox/guest
 key=$(hash_files scripts/requirements.txt "$0" $guest/wit/world.wit $guest/simweb_guest.py $guest/extract_stdlib.py)
