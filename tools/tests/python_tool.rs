@@ -31,7 +31,7 @@ async fn python_tool_answers_in_tongyi_format() {
         .await
         .unwrap();
     assert_eq!(out.text, "stdout:\n42\n");
-    assert_eq!(out.data["kind"], "ok");
+    assert_eq!(out.data["kind"]["kind"], "ok");
     // Tongyi's name; its <code> block arrives as `code` (see react.rs).
     let out = tb
         .call(
