@@ -22,15 +22,8 @@ pub fn normalize_title(raw: &str, _lang: Lang) -> String {
     }
 }
 
-/// `https://en.wikipedia.org/wiki/Albert_Einstein`: spaces become underscores, nothing
-/// is percent-encoded (the form Wikipedia shows and people paste).
-pub fn canonical_url(title: &str, lang: Lang) -> String {
-    format!(
-        "https://{}.wikipedia.org/wiki/{}",
-        lang.code(),
-        title.trim().replace(' ', "_")
-    )
-}
+/// One URL scheme for every source (wikitext, ZIM, JSONL): see [`crate::normalize::canonical_url`].
+pub use crate::normalize::canonical_url;
 
 /// Splits `Target#Section` into the normalised title and the fragment.
 pub fn split_fragment(target: &str, lang: Lang) -> (String, Option<String>) {
