@@ -26,7 +26,7 @@ ingest: build
 
 ## Set up, build, ingest the sample corpus, then serve it.
 run: setup ingest
-	$(SIMWEB) search --data $(DATA) "theory of relativity"
+	$(SIMWEB) serve --data $(DATA) --addr $(ADDR)
 
 lint:
 	cargo fmt --all -- --check

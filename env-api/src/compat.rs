@@ -106,16 +106,22 @@ pub async fn serper_search(
     }
 }
 
-async fn serper_one(state: &AppState, client: &str, item: Value) -> Result<SerperResponse, ApiError> {
+async fn serper_one(
+    state: &AppState,
+    client: &str,
+    item: Value,
+) -> Result<SerperResponse, ApiError> {
     let query: SerperQuery = serde_json::from_value(item)
         .map_err(|e| ApiError::BadRequest(format!("invalid Serper query: {e}")))?;
     if query.q.trim().is_empty() {
         return Err(ApiError::BadRequest("`q` must not be empty".into()));
     }
     let num = query.num.unwrap_or(10).clamp(1, 100);
-    let chinese = [&query.hl, &query.gl]
-        .iter()
-        .any(|v| v.as_deref().is_some_and(|v| v.to_ascii_lowercase().starts_with("zh") || v.eq_ignore_ascii_case("cn")));
+    let chinese = [&query.hl, &query.gl].iter().any(|v| {
+        v.as_deref().is_some_and(|v| {
+            v.to_ascii_lowercase().starts_with("zh") || v.eq_ignore_ascii_case("cn")
+        })
+    });
     let lang = chinese.then_some("zh");
     let hits = search_hits(state, client, &query.q, num, lang).await?;
     let organic = hits
@@ -125,7 +131,10 @@ async fn serper_one(state: &AppState, client: &str, item: Value) -> Result<Serpe
             title: hit["title"].as_str().unwrap_or_default().to_string(),
             link: hit["link"].as_str().unwrap_or_default().to_string(),
             snippet: hit["snippet"].as_str().unwrap_or_default().to_string(),
-            date: hit["date"].as_str().filter(|d| !d.is_empty()).map(str::to_string),
+            date: hit["date"]
+                .as_str()
+                .filter(|d| !d.is_empty())
+                .map(str::to_string),
             position: hit["position"].as_u64().unwrap_or(i as u64 + 1),
         })
         .collect();

@@ -133,9 +133,15 @@ impl Default for EpisodeConfig {
             max_calls_per_turn: 8,
             current_date: simweb_tools::react::DEFAULT_CURRENT_DATE.to_string(),
             prompt_template: None,
-            tools: ["search", "visit", "PythonInterpreter", "google_scholar", "parse_file"]
-                .map(String::from)
-                .to_vec(),
+            tools: [
+                "search",
+                "visit",
+                "PythonInterpreter",
+                "google_scholar",
+                "parse_file",
+            ]
+            .map(String::from)
+            .to_vec(),
             reward: RewardMetric::ExactMatch,
         }
     }
@@ -197,11 +203,23 @@ impl ServeConfig {
     /// Rejects settings that cannot work, naming the field.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let checks: [(bool, &str); 6] = [
-            (self.http.body_limit_bytes > 0, "http.body_limit_bytes must be at least 1"),
-            (self.http.request_timeout_ms > 0, "http.request_timeout_ms must be at least 1"),
-            (self.http.max_in_flight > 0, "http.max_in_flight must be at least 1"),
+            (
+                self.http.body_limit_bytes > 0,
+                "http.body_limit_bytes must be at least 1",
+            ),
+            (
+                self.http.request_timeout_ms > 0,
+                "http.request_timeout_ms must be at least 1",
+            ),
+            (
+                self.http.max_in_flight > 0,
+                "http.max_in_flight must be at least 1",
+            ),
             (self.http.max_batch > 0, "http.max_batch must be at least 1"),
-            (self.episodes.max_turns > 0, "episodes.max_turns must be at least 1"),
+            (
+                self.episodes.max_turns > 0,
+                "episodes.max_turns must be at least 1",
+            ),
             (
                 self.episodes.max_calls_per_turn > 0,
                 "episodes.max_calls_per_turn must be at least 1",
@@ -217,7 +235,9 @@ impl ServeConfig {
                 .map_err(|e| ConfigError::Invalid(format!("episodes.prompt_template: {e}")))?;
         }
         if self.auth.api_keys.iter().any(|k| k.trim().is_empty()) {
-            return Err(ConfigError::Invalid("auth.api_keys must not contain empty keys".into()));
+            return Err(ConfigError::Invalid(
+                "auth.api_keys must not contain empty keys".into(),
+            ));
         }
         Ok(())
     }
@@ -267,7 +287,10 @@ mod tests {
         .unwrap();
         assert_eq!(config.addr.port(), 9000);
         assert_eq!(config.http.max_batch, 3);
-        assert_eq!(config.http.body_limit_bytes, HttpConfig::default().body_limit_bytes);
+        assert_eq!(
+            config.http.body_limit_bytes,
+            HttpConfig::default().body_limit_bytes
+        );
         assert_eq!(config.episodes.reward, RewardMetric::F1);
         assert_eq!(config.layers.policy_for("search").max_concurrency, 4);
         let err = ServeConfig::from_toml("[http]\nmax_bach = 3\n").unwrap_err();

@@ -32,7 +32,10 @@ pub enum ApiError {
     #[error("rate limited: retry after {} ms", .0.as_millis())]
     RateLimited(Duration),
     #[error("{message}")]
-    Saturated { message: String, retry_after: Duration },
+    Saturated {
+        message: String,
+        retry_after: Duration,
+    },
     #[error("{0}")]
     GatewayTimeout(String),
     #[error("internal error: {0}")]

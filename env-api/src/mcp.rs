@@ -21,13 +21,17 @@ use crate::server::AppState;
 
 /// The tower service mounted at `/mcp`.
 pub fn service(state: AppState) -> StreamableHttpService<SimwebMcp, LocalSessionManager> {
-    let config = StreamableHttpServerConfig {
-        cancellation_token: state.inner.cancel.child_token(),
-        ..StreamableHttpServerConfig::default()
-    }
-    .disable_allowed_hosts();
+    // Host checking guards desktop MCP servers against DNS rebinding; simweb is a
+    // network service (often behind docker's port mapping) guarded by its API keys.
+    let config = StreamableHttpServerConfig::default()
+        .with_cancellation_token(state.inner.cancel.child_token())
+        .disable_allowed_hosts();
     StreamableHttpService::new(
-        move || Ok(SimwebMcp { state: state.clone() }),
+        move || {
+            Ok(SimwebMcp {
+                state: state.clone(),
+            })
+        },
         Arc::new(LocalSessionManager::default()),
         config,
     )

@@ -56,7 +56,10 @@ pub fn render(tools: &MetricsSnapshot, http: &HttpMetrics, gauges: &Gauges) -> S
         } else {
             0.0
         };
-        let _ = writeln!(out, "simweb_tool_cache_hit_ratio{{tool=\"{tool}\"}} {ratio}");
+        let _ = writeln!(
+            out,
+            "simweb_tool_cache_hit_ratio{{tool=\"{tool}\"}} {ratio}"
+        );
     }
     out.push_str("# HELP simweb_tool_refused_total Calls refused by a rate quota (limited) or for saturation.\n");
     out.push_str("# TYPE simweb_tool_refused_total counter\n");
@@ -92,7 +95,10 @@ pub fn render(tools: &MetricsSnapshot, http: &HttpMetrics, gauges: &Gauges) -> S
         ),
     ];
     for (name, help, value) in counters {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+        );
     }
     let mut gauge_lines = vec![
         (
@@ -124,11 +130,17 @@ pub fn render(tools: &MetricsSnapshot, http: &HttpMetrics, gauges: &Gauges) -> S
         ));
     }
     for (name, help, value) in gauge_lines {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+        );
     }
     out
 }
 
 fn escape_label(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }

@@ -58,9 +58,9 @@ struct ApiDoc;
 pub fn document_json() -> String {
     static DOC: OnceLock<String> = OnceLock::new();
     DOC.get_or_init(|| {
-        ApiDoc::openapi()
-            .to_json()
-            .unwrap_or_else(|e| format!("{{\"error\": \"cannot render the OpenAPI document: {e}\"}}"))
+        ApiDoc::openapi().to_json().unwrap_or_else(|e| {
+            format!("{{\"error\": \"cannot render the OpenAPI document: {e}\"}}")
+        })
     })
     .clone()
 }

@@ -20,7 +20,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use utoipa::ToSchema;
 
-use crate::episodes::{Created, CreateEpisode, Episode, StepResult};
+use crate::episodes::{CreateEpisode, Created, Episode, StepResult};
 use crate::errors::ApiError;
 use crate::metrics::{self, Gauges};
 use crate::server::AppState;
@@ -60,7 +60,10 @@ pub fn router(state: AppState) -> Router {
             timeout,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), shed_load))
-        .layer(middleware::from_fn_with_state(state.clone(), count_responses))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_responses,
+        ))
         .layer(CatchPanicLayer::custom(|_panic| {
             ApiError::Internal("the request handler panicked".into()).into_response()
         }))
@@ -131,11 +134,19 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
             .to_string()
     } else {
         match presented_key(request.headers()) {
-            Some(key) if keys.iter().any(|k| constant_time_eq(k.as_bytes(), key.as_bytes())) => {
+            Some(key)
+                if keys
+                    .iter()
+                    .any(|k| constant_time_eq(k.as_bytes(), key.as_bytes())) =>
+            {
                 key_fingerprint(&key)
             }
             _ => {
-                state.inner.http.unauthorized.fetch_add(1, Ordering::Relaxed);
+                state
+                    .inner
+                    .http
+                    .unauthorized
+                    .fetch_add(1, Ordering::Relaxed);
                 return ApiError::Unauthorized.into_response();
             }
         }
@@ -147,7 +158,10 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
 fn presented_key(headers: &HeaderMap) -> Option<String> {
     if let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
         let value = value.trim();
-        if let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")) {
+        if let Some(token) = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+        {
             return Some(token.trim().to_string());
         }
     }
@@ -173,7 +187,11 @@ pub(crate) fn client_of(request_client: Option<&Client>) -> String {
 }
 
 async fn not_found(request: Request) -> ApiError {
-    ApiError::NotFound(format!("no route for {} {}", request.method(), request.uri().path()))
+    ApiError::NotFound(format!(
+        "no route for {} {}",
+        request.method(),
+        request.uri().path()
+    ))
 }
 
 #[utoipa::path(get, path = "/healthz", responses((status = 200, description = "The process is alive")))]
@@ -222,7 +240,9 @@ pub async fn metrics_text(State(state): State<AppState>) -> Response {
             if inner.config.python.max_concurrency > 0 {
                 inner.config.python.max_concurrency
             } else {
-                std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(2)
             }
         }),
     };
@@ -467,7 +487,11 @@ pub async fn step_episode(
 ) -> Result<Json<StepResult>, ApiError> {
     let client = client_of(Some(&auth));
     Ok(Json(
-        state.inner.episodes.step(&id, &request.action, &client).await?,
+        state
+            .inner
+            .episodes
+            .step(&id, &request.action, &client)
+            .await?,
     ))
 }
 

@@ -24,7 +24,9 @@ use crate::metrics::HttpMetrics;
 pub enum ServeError {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("no corpus given: pass --data DIR (a `simweb ingest` output) or set `data` in the config")]
+    #[error(
+        "no corpus given: pass --data DIR (a `simweb ingest` output) or set `data` in the config"
+    )]
     NoData,
     #[error("cannot open the corpus at {path}: {source}")]
     Corpus {
@@ -32,7 +34,9 @@ pub enum ServeError {
         #[source]
         source: simweb_wikidump::CorpusError,
     },
-    #[error("cannot start the Python sandbox (set python.enabled = false to serve without it): {0}")]
+    #[error(
+        "cannot start the Python sandbox (set python.enabled = false to serve without it): {0}"
+    )]
     Sandbox(#[source] simweb_sandbox::SandboxError),
     #[error("cannot set up the tool layer: {0}")]
     Tools(#[source] simweb_tools::SetupError),

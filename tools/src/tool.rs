@@ -190,7 +190,9 @@ pub fn parse_args<T: DeserializeOwned>(tool: &str, args: &Value) -> Result<T, To
             ),
         ));
     }
-    T::deserialize(args).map_err(|err| ToolError::invalid(tool, err.to_string()))
+    // The path prefix (`top_k: invalid type ...`) names the field even for type errors,
+    // which serde alone reports without it.
+    serde_path_to_error::deserialize(args).map_err(|err| ToolError::invalid(tool, err.to_string()))
 }
 
 fn json_type_name(value: &Value) -> &'static str {

@@ -127,10 +127,14 @@ impl ExtractiveSummarizer {
                 .as_ref()
                 .is_some_and(|f| p.heading_path.iter().any(|h| normalise_heading(h) == *f))
         };
+        // A Wikipedia lead summarises the article (birthplace, dates, the key facts), so
+        // when it matches the goal at all it is quoted first, as a reader would check it;
+        // without this a later passage that merely repeats a goal word outranks it.
+        let lead_first = |i: usize, score: f64| focus.is_none() && i == 0 && score > 0.0;
         let mut ranked: Vec<(usize, f64, bool)> = scores
             .iter()
             .enumerate()
-            .map(|(i, s)| (i, *s, in_focus(&page.passages[i])))
+            .map(|(i, s)| (i, *s, in_focus(&page.passages[i]) || lead_first(i, *s)))
             .collect();
         ranked.sort_by(|a, b| {
             b.2.cmp(&a.2)
@@ -159,7 +163,7 @@ fn normalise_heading(heading: &str) -> String {
 impl Summarizer for ExtractiveSummarizer {
     fn id(&self) -> String {
         format!(
-            "extractive-bm25/1/p{}-s{}",
+            "extractive-bm25/2/p{}-s{}",
             self.evidence_passages, self.summary_sentences
         )
     }

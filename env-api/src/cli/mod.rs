@@ -6,6 +6,7 @@ pub mod corpus;
 pub mod ingest;
 pub mod python;
 pub mod search;
+pub mod serve;
 pub mod tool;
 
 #[derive(Debug, Subcommand)]
@@ -23,6 +24,8 @@ pub enum Command {
     /// Call an agent tool (search, visit, google_scholar, parse_file; `list` for schemas)
     /// and print what the agent sees.
     Tool(tool::ToolArgs),
+    /// Serve the HTTP API (native, episodes, MCP, compat) over an ingested corpus.
+    Serve(serve::ServeArgs),
 }
 
 pub fn run(command: Command) -> anyhow::Result<()> {
@@ -36,5 +39,6 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Corpus(args) => corpus::run(args),
         Command::Search(args) => search::run(args),
         Command::Tool(args) => tool::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }

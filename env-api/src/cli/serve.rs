@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use simweb_env_api::{Server, ServeConfig};
+use simweb_env_api::{ServeConfig, Server};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -48,7 +48,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         config.python.enabled = false;
     }
     config.validate()?;
-    eprintln!("# simweb serve: effective configuration\n{}", config.to_display_toml());
+    eprintln!(
+        "# simweb serve: effective configuration\n{}",
+        config.to_display_toml()
+    );
 
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use simweb_tools::format::agent_text_for_error;
 use simweb_tools::react::{self, Message, ParsedTurn, PromptTemplate, Role, ToolCall};
 use simweb_tools::reward::{self, Score};
-use simweb_tools::{canonical_json, Toolbox, ToolError};
+use simweb_tools::{canonical_json, ToolError, Toolbox};
 use utoipa::ToSchema;
 
 pub use store::{EpisodeStore, StoreError};
@@ -294,7 +294,12 @@ impl EpisodeEngine {
 
     /// Plays one assistant turn. `action` is the raw assistant text, or an object
     /// `{"content"?: text, "tool_calls": [OpenAI tool calls]}`.
-    pub async fn step(&self, id: &str, action: &Value, client: &str) -> Result<StepResult, ApiError> {
+    pub async fn step(
+        &self,
+        id: &str,
+        action: &Value,
+        client: &str,
+    ) -> Result<StepResult, ApiError> {
         let (content, turn) = read_action(action)?;
         let _guard = self.store.lock(id).await;
         let mut episode = self
@@ -309,7 +314,9 @@ impl EpisodeEngine {
             )));
         }
         let turn_no = episode.steps.len() as u32 + 1;
-        episode.messages.push(Message::new(Role::Assistant, content.clone()));
+        episode
+            .messages
+            .push(Message::new(Role::Assistant, content.clone()));
 
         let mut record = StepRecord {
             turn: turn_no,
@@ -480,7 +487,8 @@ fn read_action(action: &Value) -> Result<(String, ParsedTurn), ApiError> {
                         "`action.tool_calls` must be an array of OpenAI tool calls".into(),
                     ));
                 }
-                turn.calls.extend(react::parse_openai_tool_calls(tool_calls));
+                turn.calls
+                    .extend(react::parse_openai_tool_calls(tool_calls));
             }
             // The conversation keeps Tongyi's text form of the OpenAI-style calls.
             let mut text = turn.content.clone();
@@ -573,7 +581,10 @@ mod tests {
         ]}))
         .unwrap();
         assert_eq!(turn.calls.len(), 2);
-        assert!(text.starts_with("thinking\n<tool_call>\n{\"name\": \"search\""), "{text}");
+        assert!(
+            text.starts_with("thinking\n<tool_call>\n{\"name\": \"search\""),
+            "{text}"
+        );
         assert!(text.contains("<code>\nprint(1)\n</code>"), "{text}");
 
         assert!(read_action(&json!(5)).is_err());

@@ -83,10 +83,11 @@ impl EpisodeStore {
         let Some(bytes) = self.episodes.get(id.as_bytes())? else {
             return Ok(None);
         };
-        let record: Record = serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt {
-            id: id.to_string(),
-            source,
-        })?;
+        let record: Record =
+            serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt {
+                id: id.to_string(),
+                source,
+            })?;
         if record.expires_at <= now_secs() {
             return Ok(None);
         }

@@ -17,42 +17,37 @@ use tokio::task::JoinHandle;
 pub fn samples_dir() -> PathBuf {
     std::env::var_os("SIMWEB_WIKI_SAMPLES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../shared/data/wiki")
-        })
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/wiki"))
 }
 
-struct Shared {
+struct Ingested {
     _dir: TempDir,
     data: PathBuf,
-    corpus: Arc<Corpus>,
 }
 
-fn shared() -> &'static Shared {
-    static SHARED: OnceLock<Shared> = OnceLock::new();
-    SHARED.get_or_init(|| {
+/// The sample dump, ingested once per test binary.
+fn ingested() -> &'static Ingested {
+    static INGESTED: OnceLock<Ingested> = OnceLock::new();
+    INGESTED.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("corpus");
         let input = samples_dir().join("enwiki-20250201-head70.xml.bz2");
         assert!(input.exists(), "sample dump missing: {}", input.display());
         simweb_wikidump::ingest(&[input], &data, &IngestOptions::default()).unwrap();
-        let corpus = Arc::new(Corpus::open(&data).unwrap());
-        Shared {
-            _dir: dir,
-            data,
-            corpus,
-        }
+        Ingested { _dir: dir, data }
     })
 }
 
-/// The ingested corpus directory (for tests that spawn the binary).
+/// The ingested corpus directory, for tests that spawn the binary. Such a test must not
+/// also call [`corpus`]: the store admits one process per data directory.
 pub fn corpus_dir() -> PathBuf {
-    shared().data.clone()
+    ingested().data.clone()
 }
 
+/// The corpus, opened in this process.
 pub fn corpus() -> Arc<Corpus> {
-    Arc::clone(&shared().corpus)
+    static CORPUS: OnceLock<Arc<Corpus>> = OnceLock::new();
+    Arc::clone(CORPUS.get_or_init(|| Arc::new(Corpus::open(&ingested().data).unwrap())))
 }
 
 /// One sandbox per test binary (loading compiles or maps the CPython components).
@@ -92,7 +87,12 @@ impl TestServer {
     }
 
     pub async fn post(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
-        self.http.post(self.url(path)).json(&body).send().await.unwrap()
+        self.http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

@@ -26,7 +26,10 @@ async fn health_readiness_and_openapi() {
     let ready = body(server.get("/readyz").await).await;
     assert_eq!(ready["ready"], true);
     assert!(ready["documents"].as_u64().unwrap() > 0);
-    assert!(ready["tools"].as_array().unwrap().contains(&json!("search")));
+    assert!(ready["tools"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("search")));
     assert_eq!(ready["python"], false);
 
     let doc = body(server.get("/openapi.json").await).await;
@@ -56,18 +59,30 @@ async fn tools_list_call_cache_and_batch() {
         .iter()
         .map(|t| t["function"]["name"].as_str().unwrap())
         .collect();
-    assert!(names.contains(&"search") && names.contains(&"visit"), "{names:?}");
+    assert!(
+        names.contains(&"search") && names.contains(&"visit"),
+        "{names:?}"
+    );
     assert_eq!(tools["tools"][0]["type"], "function");
 
     let args = json!({"arguments": {"query": ["Abraham Lincoln"]}});
     let first = body(server.post("/v1/tools/search", args.clone()).await).await;
     let text = first["text"].as_str().unwrap();
-    assert!(text.starts_with("A Google search for 'Abraham Lincoln' found"), "{text}");
-    assert!(text.contains("[Abraham Lincoln](https://en.wikipedia.org/wiki/Abraham_Lincoln)"), "{text}");
+    assert!(
+        text.starts_with("A Google search for 'Abraham Lincoln' found"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[Abraham Lincoln](https://en.wikipedia.org/wiki/Abraham_Lincoln)"),
+        "{text}"
+    );
     assert_eq!(first["cached"], false);
     let second = body(server.post("/v1/tools/search", args).await).await;
     assert_eq!(second["cached"], true);
-    assert_eq!(second["text"], first["text"], "a cached answer must be byte-identical");
+    assert_eq!(
+        second["text"], first["text"],
+        "a cached answer must be byte-identical"
+    );
 
     let batch = body(
         server
@@ -88,7 +103,11 @@ async fn tools_list_call_cache_and_batch() {
     assert!(results[0]["text"].as_str().unwrap().contains("Albedo"));
     assert_eq!(results[1]["status"], 404);
     assert_eq!(results[1]["error"]["kind"], "not_found");
-    assert_eq!(results[2]["status"], 422, "visit without goal: {}", results[2]);
+    assert_eq!(
+        results[2]["status"], 422,
+        "visit without goal: {}",
+        results[2]
+    );
     server.stop().await;
 }
 
@@ -108,45 +127,90 @@ async fn malformed_requests_get_clean_4xx_and_the_server_keeps_serving() {
             .send()
     };
     let cases: Vec<(reqwest::Response, u16, &str)> = vec![
-        (raw("{\"arguments\": ", "application/json").await.unwrap(), 400, "bad_request"),
-        (raw("{\"arguments\": {}}", "text/plain").await.unwrap(), 415, "unsupported_media_type"),
         (
-            raw("{\"arguments\": {\"query\": [\"x\"]}, \"surprise\": 1}", "application/json").await.unwrap(),
+            raw("{\"arguments\": ", "application/json").await.unwrap(),
+            400,
+            "bad_request",
+        ),
+        (
+            raw("{\"arguments\": {}}", "text/plain").await.unwrap(),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            raw(
+                "{\"arguments\": {\"query\": [\"x\"]}, \"surprise\": 1}",
+                "application/json",
+            )
+            .await
+            .unwrap(),
             422,
             "surprise",
         ),
-        (raw("{\"arguments\": {}}", "application/json").await.unwrap(), 422, "query"),
         (
-            raw("{\"arguments\": {\"query\": [\"x\"], \"top_k\": \"many\"}}", "application/json")
+            raw("{\"arguments\": {}}", "application/json")
                 .await
                 .unwrap(),
             422,
+            "query",
+        ),
+        (
+            raw(
+                "{\"arguments\": {\"query\": [\"x\"], \"top_k\": \"many\"}}",
+                "application/json",
+            )
+            .await
+            .unwrap(),
+            422,
             "top_k",
         ),
-        (server.post("/v1/tools/no_such_tool", json!({})).await, 404, "no_such_tool"),
+        (
+            server.post("/v1/tools/no_such_tool", json!({})).await,
+            404,
+            "no_such_tool",
+        ),
         (server.get("/v1/nothing/here").await, 404, "no route"),
-        (server.get("/v1/episodes/ep-unknown").await, 404, "ep-unknown"),
+        (
+            server.get("/v1/episodes/ep-unknown").await,
+            404,
+            "ep-unknown",
+        ),
         (
             server
-                .post("/v1/tools:batch", json!({"calls": [{"tool": "search"}, {"tool": "search"}, {"tool": "search"}]}))
+                .post(
+                    "/v1/tools:batch",
+                    json!({"calls": [{"tool": "search"}, {"tool": "search"}, {"tool": "search"}]}),
+                )
                 .await,
             422,
             "too many calls",
         ),
         (
-            server.post("/v1/episodes", json!({"task": {"question": "q"}, "tools": ["search", "telnet"]})).await,
+            server
+                .post(
+                    "/v1/episodes",
+                    json!({"task": {"question": "q"}, "tools": ["search", "telnet"]}),
+                )
+                .await,
             422,
             "telnet",
         ),
     ];
     for (response, status, needle) in cases {
-        assert_eq!(response.status().as_u16(), status, "expected {status} for {needle}");
+        assert_eq!(
+            response.status().as_u16(),
+            status,
+            "expected {status} for {needle}"
+        );
         let error = body(response).await;
         let text = error.to_string();
         assert!(text.contains(needle), "{needle} not in {text}");
         assert!(error["error"]["message"].is_string(), "{text}");
     }
-    let huge = format!("{{\"arguments\": {{\"query\": [\"{}\"]}}}}", "x".repeat(200 * 1024));
+    let huge = format!(
+        "{{\"arguments\": {{\"query\": [\"{}\"]}}}}",
+        "x".repeat(200 * 1024)
+    );
     let response = server
         .http
         .post(url.clone())
@@ -159,7 +223,10 @@ async fn malformed_requests_get_clean_4xx_and_the_server_keeps_serving() {
 
     // Still serving.
     let ok = server
-        .post("/v1/tools/search", json!({"arguments": {"query": ["Albedo"]}}))
+        .post(
+            "/v1/tools/search",
+            json!({"arguments": {"query": ["Albedo"]}}),
+        )
         .await;
     assert_eq!(ok.status(), 200);
     server.stop().await;
@@ -265,8 +332,14 @@ async fn bursts_above_the_limits_get_429_and_503_with_retry_after() {
     });
     let responses = futures::future::join_all(searches).await;
     let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
-    assert!(statuses.iter().all(|s| *s == 200 || *s == 429), "{statuses:?}");
-    assert!(statuses.iter().filter(|s| **s == 429).count() >= 8, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 429),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().filter(|s| **s == 429).count() >= 8,
+        "{statuses:?}"
+    );
     let limited = responses.iter().find(|r| r.status() == 429).unwrap();
     assert!(limited.headers().get("retry-after").is_some());
 
@@ -278,13 +351,22 @@ async fn bursts_above_the_limits_get_429_and_503_with_retry_after() {
     });
     let responses = futures::future::join_all(visits).await;
     let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
-    assert!(statuses.iter().all(|s| *s == 200 || *s == 503), "{statuses:?}");
-    assert!(statuses.contains(&200) && statuses.contains(&503), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 503),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&200) && statuses.contains(&503),
+        "{statuses:?}"
+    );
     let saturated = responses.iter().find(|r| r.status() == 503).unwrap();
     assert!(saturated.headers().get("retry-after").is_some());
 
     let metrics = server.get("/metrics").await.text().await.unwrap();
-    assert!(metrics.contains("simweb_tool_refused_total{tool=\"search\",reason=\"limited\"}"), "{metrics}");
+    assert!(
+        metrics.contains("simweb_tool_refused_total{tool=\"search\",reason=\"limited\"}"),
+        "{metrics}"
+    );
     let limited_line = metrics
         .lines()
         .find(|l| l.starts_with("simweb_tool_calls_total{tool=\"search\",outcome=\"limited\"}"))
@@ -309,7 +391,10 @@ async fn metrics_move_after_calls() {
     assert_eq!(value(&before, miss), 0.0);
     for _ in 0..3 {
         let r = server
-            .post("/v1/tools/search", json!({"arguments": {"query": ["Alabama"]}}))
+            .post(
+                "/v1/tools/search",
+                json!({"arguments": {"query": ["Alabama"]}}),
+            )
             .await;
         assert_eq!(r.status(), 200);
     }
@@ -318,9 +403,17 @@ async fn metrics_move_after_calls() {
     assert_eq!(value(&after, hit), 2.0, "{after}");
     let ratio = value(&after, "simweb_tool_cache_hit_ratio{tool=\"search\"}");
     assert!((ratio - 2.0 / 3.0).abs() < 1e-9, "{ratio}");
-    assert!(after.contains("simweb_tool_latency_seconds_bucket{tool=\"search\",outcome=\"miss\",le=\"+Inf\"} 1"), "{after}");
     assert!(
-        value(&after, "simweb_http_responses_total{route=\"/v1/tools/{name}\",status=\"200\"}") >= 3.0,
+        after.contains(
+            "simweb_tool_latency_seconds_bucket{tool=\"search\",outcome=\"miss\",le=\"+Inf\"} 1"
+        ),
+        "{after}"
+    );
+    assert!(
+        value(
+            &after,
+            "simweb_http_responses_total{route=\"/v1/tools/{name}\",status=\"200\"}"
+        ) >= 3.0,
         "{after}"
     );
     server.stop().await;
@@ -350,10 +443,19 @@ async fn an_episode_runs_search_visit_python_answer_and_is_scored() {
     assert!(id.starts_with("ep-"));
     let system = created["observation"][0]["content"].as_str().unwrap();
     assert_eq!(created["observation"][0]["role"], "system");
-    assert!(system.contains("<tools>\n{\"type\": \"function\", \"function\": {\"name\": \"search\""), "{system}");
-    assert!(system.contains("\"name\": \"PythonInterpreter\""), "{system}");
+    assert!(
+        system.contains("<tools>\n{\"type\": \"function\", \"function\": {\"name\": \"search\""),
+        "{system}"
+    );
+    assert!(
+        system.contains("\"name\": \"PythonInterpreter\""),
+        "{system}"
+    );
     assert!(system.ends_with("Current date: 2025-01-01"), "{system}");
-    assert_eq!(created["observation"][1]["content"], "In which U.S. state was Abraham Lincoln born?");
+    assert_eq!(
+        created["observation"][1]["content"],
+        "In which U.S. state was Abraham Lincoln born?"
+    );
 
     let step = |action: Value| {
         let server = &server;
@@ -361,15 +463,26 @@ async fn an_episode_runs_search_visit_python_answer_and_is_scored() {
         async move {
             body(
                 server
-                    .post(&format!("/v1/episodes/{id}/step"), json!({ "action": action }))
+                    .post(
+                        &format!("/v1/episodes/{id}/step"),
+                        json!({ "action": action }),
+                    )
                     .await,
             )
             .await
         }
     };
-    let searched = step(json!(tool_call("search", json!({"query": ["Abraham Lincoln birthplace"]})))).await;
+    let searched = step(json!(tool_call(
+        "search",
+        json!({"query": ["Abraham Lincoln birthplace"]})
+    )))
+    .await;
     let observation = searched["observation"].as_str().unwrap();
-    assert!(observation.starts_with("<tool_response>\nA Google search for 'Abraham Lincoln birthplace' found"), "{observation}");
+    assert!(
+        observation
+            .starts_with("<tool_response>\nA Google search for 'Abraham Lincoln birthplace' found"),
+        "{observation}"
+    );
     assert!(observation.ends_with("\n</tool_response>"));
     assert_eq!(searched["terminated"], false);
     assert_eq!(searched["reward"], 0.0);
@@ -387,7 +500,10 @@ async fn an_episode_runs_search_visit_python_answer_and_is_scored() {
         "<tool_call>\n{\"name\": \"PythonInterpreter\", \"arguments\": {}}\n<code>\nprint(1809 + 56)\n</code>\n</tool_call>"
     ))
     .await;
-    assert_eq!(python["observation"], "<tool_response>\nstdout:\n1865\n\n</tool_response>", "{python}");
+    assert_eq!(
+        python["observation"], "<tool_response>\nstdout:\n1865\n\n</tool_response>",
+        "{python}"
+    );
 
     // OpenAI-style tool_calls work too, and a malformed call becomes an error observation.
     let openai = step(json!({"content": "<tool_call>\n{not json}\n</tool_call>", "tool_calls": [
@@ -395,10 +511,19 @@ async fn an_episode_runs_search_visit_python_answer_and_is_scored() {
     ]}))
     .await;
     let observation = openai["observation"].as_str().unwrap();
-    assert!(observation.starts_with("<tool_response>\nError: Tool call is not a valid JSON."), "{observation}");
-    assert!(observation.contains("</tool_response>\n<tool_response>\nA Google search for 'Kentucky'"), "{observation}");
+    assert!(
+        observation.starts_with("<tool_response>\nError: Tool call is not a valid JSON."),
+        "{observation}"
+    );
+    assert!(
+        observation.contains("</tool_response>\n<tool_response>\nA Google search for 'Kentucky'"),
+        "{observation}"
+    );
 
-    let answered = step(json!("<think>Hodgenville is in Kentucky.</think>\n<answer>kentucky</answer>")).await;
+    let answered = step(json!(
+        "<think>Hodgenville is in Kentucky.</think>\n<answer>kentucky</answer>"
+    ))
+    .await;
     assert_eq!(answered["terminated"], true);
     assert_eq!(answered["truncated"], false);
     assert_eq!(answered["reward"], 1.0);
@@ -412,10 +537,20 @@ async fn an_episode_runs_search_visit_python_answer_and_is_scored() {
     assert_eq!(episode["steps"].as_array().unwrap().len(), 5);
     // system, user, then assistant/user pairs for the 4 tool turns, then the answer.
     assert_eq!(episode["messages"].as_array().unwrap().len(), 2 + 4 * 2 + 1);
-    assert_eq!(episode["steps"][3]["calls"][0]["error"].as_str().unwrap().split(':').next(), Some("malformed_call"));
+    assert_eq!(
+        episode["steps"][3]["calls"][0]["error"]
+            .as_str()
+            .unwrap()
+            .split(':')
+            .next(),
+        Some("malformed_call")
+    );
 
     let again = server
-        .post(&format!("/v1/episodes/{id}/step"), json!({"action": "<answer>x</answer>"}))
+        .post(
+            &format!("/v1/episodes/{id}/step"),
+            json!({"action": "<answer>x</answer>"}),
+        )
         .await;
     assert_eq!(again.status(), 409);
     server.stop().await;
@@ -427,7 +562,10 @@ async fn episodes_truncate_at_max_turns_and_ids_are_deterministic() {
     let request = json!({"task": {"question": "q", "answers": ["a"]}, "seed": 3, "max_turns": 2, "tools": ["search"]});
     let a = body(server.post("/v1/episodes", request.clone()).await).await;
     let b = body(server.post("/v1/episodes", request.clone()).await).await;
-    assert_ne!(a["episode_id"], b["episode_id"], "the creation counter keeps ids unique");
+    assert_ne!(
+        a["episode_id"], b["episode_id"],
+        "the creation counter keeps ids unique"
+    );
     // A fresh server (fresh store) hands out the same ids in the same order.
     let other = start_with_python(config(), false).await;
     let a2 = body(other.post("/v1/episodes", request).await).await;
@@ -442,12 +580,18 @@ async fn episodes_truncate_at_max_turns_and_ids_are_deterministic() {
     assert_eq!(first["truncated"], false);
     let second = body(
         server
-            .post(&path, json!({"action": tool_call("visit", json!({"url": "x", "goal": "y"}))}))
+            .post(
+                &path,
+                json!({"action": tool_call("visit", json!({"url": "x", "goal": "y"}))}),
+            )
             .await,
     )
     .await;
     // visit is not among this episode's tools.
-    assert_eq!(second["observation"], "<tool_response>\nError: Tool visit not found\n</tool_response>");
+    assert_eq!(
+        second["observation"],
+        "<tool_response>\nError: Tool visit not found\n</tool_response>"
+    );
     assert_eq!(second["truncated"], true);
     assert_eq!(second["info"]["end_reason"], "max_turns");
     server.stop().await;
@@ -455,26 +599,54 @@ async fn episodes_truncate_at_max_turns_and_ids_are_deterministic() {
 
 #[tokio::test]
 async fn the_context_limit_forces_an_answer() {
+    use simweb_tools::react::{approx_token_count, initial_messages};
     let server = start_with_python(config(), false).await;
-    let created = body(
+    // Measure the opening prompt, then allow a little more: the first search result
+    // pushes the conversation over the limit.
+    let probe = body(
         server
             .post(
                 "/v1/episodes",
-                json!({"task": {"question": "q", "answers": ["a"]}, "max_context_tokens": 1200, "tools": ["search"]}),
+                json!({"task": {"question": "q"}, "tools": ["search"]}),
             )
             .await,
     )
     .await;
-    let path = format!("/v1/episodes/{}/step", created["episode_id"].as_str().unwrap());
-    let step = body(
+    let system = probe["observation"][0]["content"].as_str().unwrap();
+    let limit = approx_token_count(&initial_messages(system, "q")) + 20;
+    let created = body(
         server
-            .post(&path, json!({"action": tool_call("search", json!({"query": ["Anarchism"]}))}))
+            .post(
+                "/v1/episodes",
+                json!({"task": {"question": "q", "answers": ["a"]}, "max_context_tokens": limit, "tools": ["search"]}),
+            )
             .await,
     )
     .await;
-    assert_eq!(step["observation"], simweb_tools::react::FORCED_ANSWER_MESSAGE);
+    let path = format!(
+        "/v1/episodes/{}/step",
+        created["episode_id"].as_str().unwrap()
+    );
+    let step = body(
+        server
+            .post(
+                &path,
+                json!({"action": tool_call("search", json!({"query": ["Anarchism"]}))}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(
+        step["observation"],
+        simweb_tools::react::FORCED_ANSWER_MESSAGE
+    );
     assert_eq!(step["info"]["forced_answer"], true);
-    let last = body(server.post(&path, json!({"action": "I still want to search"})).await).await;
+    let last = body(
+        server
+            .post(&path, json!({"action": "I still want to search"}))
+            .await,
+    )
+    .await;
     assert_eq!(last["truncated"], true);
     assert_eq!(last["info"]["end_reason"], "context_limit");
     server.stop().await;
@@ -508,7 +680,10 @@ async fn a_restart_keeps_episodes() {
     assert_eq!(before, after);
     let answered = body(
         second
-            .post(&format!("/v1/episodes/{id}/step"), json!({"action": "<answer>Reflectance</answer>"}))
+            .post(
+                &format!("/v1/episodes/{id}/step"),
+                json!({"action": "<answer>Reflectance</answer>"}),
+            )
             .await,
     )
     .await;
@@ -543,7 +718,10 @@ async fn serper_compat_has_the_live_shape() {
     for (i, entry) in organic.iter().enumerate() {
         assert_eq!(entry["position"], i as u64 + 1);
         assert!(entry["title"].is_string());
-        assert!(entry["link"].as_str().unwrap().starts_with("https://en.wikipedia.org/wiki/"));
+        assert!(entry["link"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://en.wikipedia.org/wiki/"));
         assert!(entry["snippet"].is_string());
         if let Some(date) = entry.get("date") {
             assert!(date.is_string());
@@ -551,10 +729,20 @@ async fn serper_compat_has_the_live_shape() {
     }
     assert_eq!(organic[0]["title"], "Abraham Lincoln");
 
-    let batch = body(server.post("/compat/serper/search", json!([{"q": "Albedo"}, {"q": "Alabama"}])).await).await;
+    let batch = body(
+        server
+            .post(
+                "/compat/serper/search",
+                json!([{"q": "Albedo"}, {"q": "Alabama"}]),
+            )
+            .await,
+    )
+    .await;
     assert_eq!(batch.as_array().unwrap().len(), 2);
     assert_eq!(batch[1]["searchParameters"]["q"], "Alabama");
-    let bad = server.post("/compat/serper/search", json!({"query": "x"})).await;
+    let bad = server
+        .post("/compat/serper/search", json!({"query": "x"}))
+        .await;
     assert_eq!(bad.status(), 400);
     server.stop().await;
 }
@@ -562,7 +750,9 @@ async fn serper_compat_has_the_live_shape() {
 #[tokio::test]
 async fn jina_compat_returns_the_page_as_markdown() {
     let server = start_with_python(config(), false).await;
-    let page = server.get("/compat/jina/https://en.wikipedia.org/wiki/Albedo").await;
+    let page = server
+        .get("/compat/jina/https://en.wikipedia.org/wiki/Albedo")
+        .await;
     assert_eq!(page.status(), 200);
     let text = page.text().await.unwrap();
     assert!(text.starts_with("Title: Albedo\n\nURL Source: https://en.wikipedia.org/wiki/Albedo\n\nMarkdown Content:\n# Albedo\n"), "{}", &text[..200.min(text.len())]);
@@ -576,7 +766,10 @@ async fn jina_compat_returns_the_page_as_markdown() {
     let data = body(json_page).await;
     assert_eq!(data["code"], 200);
     assert_eq!(data["data"]["title"], "Albedo");
-    assert!(data["data"]["content"].as_str().unwrap().starts_with("# Albedo"));
+    assert!(data["data"]["content"]
+        .as_str()
+        .unwrap()
+        .starts_with("# Albedo"));
     let missing = server.get("/compat/jina/https://example.com/nothing").await;
     assert_eq!(missing.status(), 404);
     server.stop().await;
@@ -587,7 +780,10 @@ async fn sandbox_fusion_compat_runs_python_and_refuses_other_languages() {
     let server = start(config()).await;
     let ok = body(
         server
-            .post("/compat/sandbox-fusion/run_code", json!({"code": "print('hello')", "language": "python", "run_timeout": 10}))
+            .post(
+                "/compat/sandbox-fusion/run_code",
+                json!({"code": "print('hello')", "language": "python", "run_timeout": 10}),
+            )
             .await,
     )
     .await;
@@ -602,17 +798,26 @@ async fn sandbox_fusion_compat_runs_python_and_refuses_other_languages() {
 
     let failed = body(
         server
-            .post("/compat/sandbox-fusion/run_code", json!({"code": "raise ValueError('boom')", "language": "python"}))
+            .post(
+                "/compat/sandbox-fusion/run_code",
+                json!({"code": "raise ValueError('boom')", "language": "python"}),
+            )
             .await,
     )
     .await;
     assert_eq!(failed["status"], "Failed");
     assert_eq!(failed["run_result"]["return_code"], 1);
-    assert!(failed["run_result"]["stderr"].as_str().unwrap().contains("ValueError: boom"));
+    assert!(failed["run_result"]["stderr"]
+        .as_str()
+        .unwrap()
+        .contains("ValueError: boom"));
 
     let cpp = body(
         server
-            .post("/compat/sandbox-fusion/run_code", json!({"code": "int main(){}", "language": "cpp"}))
+            .post(
+                "/compat/sandbox-fusion/run_code",
+                json!({"code": "int main(){}", "language": "cpp"}),
+            )
             .await,
     )
     .await;
@@ -627,7 +832,10 @@ async fn search_r1_retriever_compat() {
     let server = start_with_python(config(), false).await;
     let scored = body(
         server
-            .post("/retrieve", json!({"queries": ["Abraham Lincoln", "Albedo"], "topk": 2, "return_scores": true}))
+            .post(
+                "/retrieve",
+                json!({"queries": ["Abraham Lincoln", "Albedo"], "topk": 2, "return_scores": true}),
+            )
             .await,
     )
     .await;
@@ -640,10 +848,24 @@ async fn search_r1_retriever_compat() {
         assert!(first["score"].as_f64().unwrap() > 0.0);
         assert!(first["document"]["id"].is_string());
         let contents = first["document"]["contents"].as_str().unwrap();
-        assert!(contents.starts_with(&format!("\"{title}\"\n")), "{contents}");
+        assert!(
+            contents.starts_with(&format!("\"{title}\"\n")),
+            "{contents}"
+        );
     }
-    let plain = body(server.post("/retrieve", json!({"queries": ["Albedo"], "topk": 1, "return_scores": false})).await).await;
-    assert!(plain["result"][0][0]["contents"].as_str().unwrap().starts_with("\"Albedo\"\n"));
+    let plain = body(
+        server
+            .post(
+                "/retrieve",
+                json!({"queries": ["Albedo"], "topk": 1, "return_scores": false}),
+            )
+            .await,
+    )
+    .await;
+    assert!(plain["result"][0][0]["contents"]
+        .as_str()
+        .unwrap()
+        .starts_with("\"Albedo\"\n"));
     assert!(plain["result"][0][0].get("score").is_none());
     server.stop().await;
 }
@@ -652,7 +874,11 @@ async fn search_r1_retriever_compat() {
 async fn mcp_list_and_call_through_the_python_client() {
     let server = start_with_python(config(), false).await;
     let python = venv_python();
-    assert!(python.exists(), "{} missing: run `make setup`", python.display());
+    assert!(
+        python.exists(),
+        "{} missing: run `make setup`",
+        python.display()
+    );
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mcp_client.py");
     let output = tokio::process::Command::new(&python)
         .arg(script)
@@ -663,7 +889,11 @@ async fn mcp_list_and_call_through_the_python_client() {
         .await
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "client failed: {}\n{stdout}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "client failed: {}\n{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let result: Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(result["server"]["name"], "simweb");
     let tools = result["tools"].as_array().unwrap();
@@ -672,10 +902,16 @@ async fn mcp_list_and_call_through_the_python_client() {
     assert!(tools.iter().any(|t| t["name"] == "visit"));
     let call = &result["call"];
     assert_ne!(call["isError"], true);
-    assert!(call["content"][0]["text"].as_str().unwrap().starts_with("A Google search for 'Albedo' found"));
+    assert!(call["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("A Google search for 'Albedo' found"));
     assert!(call["structuredContent"]["results"][0]["organic"].is_array());
     let bad = &result["bad_call"];
     assert_eq!(bad["isError"], true);
-    assert!(bad["content"][0]["text"].as_str().unwrap().contains("[Search]"));
+    assert!(bad["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("[Search]"));
     server.stop().await;
 }

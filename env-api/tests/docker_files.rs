@@ -9,7 +9,9 @@ use std::process::Command;
 use serde_yaml::Value;
 
 fn repo_file(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -37,7 +39,10 @@ fn compose_runs_a_one_shot_ingest_then_serves_the_volume() {
     let services = &compose["services"];
     let ingest = &services["ingest"];
     let serve = &services["simweb"];
-    assert!(ingest.is_mapping() && serve.is_mapping(), "services: {services:?}");
+    assert!(
+        ingest.is_mapping() && serve.is_mapping(),
+        "services: {services:?}"
+    );
 
     // One named volume, mounted at /data by both.
     assert!(compose["volumes"]["simweb-data"].is_mapping());
@@ -57,7 +62,10 @@ fn compose_runs_a_one_shot_ingest_then_serves_the_volume() {
     let command = strings(&serve["command"]);
     assert_eq!(command[0], "serve");
     let flag = |name: &str| {
-        let i = command.iter().position(|c| c == name).unwrap_or_else(|| panic!("{name} missing"));
+        let i = command
+            .iter()
+            .position(|c| c == name)
+            .unwrap_or_else(|| panic!("{name} missing"));
         command[i + 1].clone()
     };
     assert_eq!(flag("--data"), "/data/corpus");
@@ -68,10 +76,16 @@ fn compose_runs_a_one_shot_ingest_then_serves_the_volume() {
     // Every flag used exists in the real binary.
     let serve_help = help("serve");
     for arg in command.iter().filter(|a| a.starts_with("--")) {
-        assert!(serve_help.contains(arg.as_str()), "`simweb serve` has no {arg}");
+        assert!(
+            serve_help.contains(arg.as_str()),
+            "`simweb serve` has no {arg}"
+        );
     }
     let ingest_command = strings(&ingest["command"]).join(" ");
-    assert!(ingest_command.contains("simweb ingest --out /data/corpus /dumps/*"), "{ingest_command}");
+    assert!(
+        ingest_command.contains("simweb ingest --out /data/corpus /dumps/*"),
+        "{ingest_command}"
+    );
     assert!(help("ingest").contains("--out"));
 }
 
@@ -84,14 +98,23 @@ fn dockerfile_is_multi_stage_with_a_slim_runtime() {
         .collect();
     assert_eq!(stages.len(), 2, "{stages:?}");
     assert!(stages[0].ends_with(" AS build"), "{}", stages[0]);
-    assert!(stages[0].contains("rust:1.95"), "the build stage must use the pinned toolchain");
+    assert!(
+        stages[0].contains("rust:1.95"),
+        "the build stage must use the pinned toolchain"
+    );
     let runtime = dockerfile.split(stages[1]).nth(1).unwrap();
     assert!(runtime.contains("COPY --from=build /usr/local/bin/simweb"));
-    assert!(!runtime.contains("cargo "), "the runtime stage must not build anything");
+    assert!(
+        !runtime.contains("cargo "),
+        "the runtime stage must not build anything"
+    );
     assert!(runtime.contains("ENTRYPOINT [\"simweb\"]"));
     assert!(runtime.contains("EXPOSE 8080"));
     assert!(runtime.contains("VOLUME [\"/data\"]"));
     let build = dockerfile.split(stages[1]).next().unwrap();
     assert!(build.contains("cargo build --release --locked -p simweb-env-api"));
-    assert!(build.contains("bash scripts/setup.sh"), "the sandbox artifacts come from make setup");
+    assert!(
+        build.contains("bash scripts/setup.sh"),
+        "the sandbox artifacts come from make setup"
+    );
 }

@@ -24,22 +24,35 @@ fn serve_binary_starts_answers_and_stops_on_sigterm() {
     let mut lines = BufReader::new(stderr).lines();
     let mut printed = String::new();
     let addr = loop {
-        let line = lines.next().expect("serve exited before listening").unwrap();
+        let line = lines
+            .next()
+            .expect("serve exited before listening")
+            .unwrap();
         printed.push_str(&line);
         printed.push('\n');
         if let Some(addr) = line.strip_prefix("simweb listening on http://") {
             break addr.to_string();
         }
     };
-    assert!(printed.contains("# simweb serve: effective configuration"), "{printed}");
-    assert!(printed.contains("[http]") && printed.contains("body_limit_bytes"), "{printed}");
+    assert!(
+        printed.contains("# simweb serve: effective configuration"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("[http]") && printed.contains("body_limit_bytes"),
+        "{printed}"
+    );
     // Keep draining stderr so the child never blocks on a full pipe.
     let drain = std::thread::spawn(move || for _ in lines {});
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let http = reqwest::Client::new();
-        let health = http.get(format!("http://{addr}/healthz")).send().await.unwrap();
+        let health = http
+            .get(format!("http://{addr}/healthz"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(health.status(), 200);
         let search = http
             .post(format!("http://{addr}/v1/tools/search"))
@@ -60,7 +73,10 @@ fn serve_binary_starts_answers_and_stops_on_sigterm() {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(std::time::Instant::now() < deadline, "serve did not stop after SIGTERM");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "serve did not stop after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status:?}");
