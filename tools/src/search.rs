@@ -264,7 +264,7 @@ impl Tool for SearchTool {
     }
 
     fn config_version(&self) -> String {
-        format!("search/1/{}", self.config.fingerprint())
+        format!("search/2/{}", self.config.fingerprint())
     }
 
     async fn call(&self, args: &Value, _ctx: &CallContext) -> Result<ToolOutput, ToolError> {

@@ -3,8 +3,8 @@
 //! Parsed with `scraper` (html5ever), then walked once: `h2`–`h6` open sections (heading
 //! path by level), paragraphs/list items/table rows become lines, infobox rows become
 //! `key: value` lines, links become their text plus a [`Link`] record. Scripts, styles,
-//! navigation boxes, edit links, reference markers and reference lists, images and
-//! hatnotes are dropped.
+//! navigation boxes, edit links, reference markers and reference lists, images,
+//! hatnotes and mwoffliner's licence footer are dropped.
 
 use ego_tree::NodeRef;
 use scraper::{ElementRef, Html, Node};
@@ -132,6 +132,10 @@ impl Walker {
     fn walk(&mut self, node: NodeRef<'_, Node>) {
         for child in node.children() {
             match child.value() {
+                // mwoffliner marks where the article ends and its own footer ("This
+                // article is issued from Wikipedia. The text is licensed under...")
+                // begins; nothing after the marker is article text.
+                Node::Comment(c) if c.trim() == "htdig_noindex" => break,
                 Node::Text(t) => self.push_text(t),
                 Node::Element(_) => {
                     if let Some(el) = ElementRef::wrap(child) {
@@ -428,6 +432,21 @@ mod tests {
         }
         let targets: Vec<_> = d.links.iter().map(|l| l.target.as_str()).collect();
         assert_eq!(targets, ["Albany, Georgia", "Soul music"]);
+    }
+
+    #[test]
+    fn mwoffliner_footer_after_the_noindex_marker_is_dropped() {
+        // The shape of every page in the sample ZIM (wikipedia_en_ray_charles_mini).
+        let html = r##"<html><body><div id="mw-content-text"><p>Lead text.</p>
+          </div><!--htdig_noindex--><div><div style="clear:both">
+            This article is issued from <a class="external text" href="https://en.wikipedia.org/wiki/T?oldid=1">Wikipedia</a>.
+            The text is licensed under Creative Commons.</div></div></body></html>"##;
+        let SourceItem::Article(d) = clean_html(html, meta()) else {
+            panic!("not an article")
+        };
+        let all: String = d.sections.iter().map(|s| s.text.clone()).collect();
+        assert_eq!(all, "Lead text.");
+        assert!(d.links.is_empty(), "{:?}", d.links);
     }
 
     #[test]

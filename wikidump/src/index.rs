@@ -408,10 +408,7 @@ impl LangIndex {
         let (fragment, highlights) = if snippet.fragment().is_empty() {
             (prefix_chars(&text, max_chars), Vec::new())
         } else {
-            (
-                snippet.fragment().to_string(),
-                snippet.highlighted().to_vec(),
-            )
+            snap_to_sentence(&text, snippet.fragment(), snippet.highlighted())
         };
         Ok(Some(PassageHit {
             ordinal: stored_u64(&doc, f.ordinal).unwrap_or(0) as u32,
@@ -435,6 +432,84 @@ fn boosted(field: Field, text: &str, boost: Score) -> Box<dyn Query> {
 }
 
 /// The first `max_chars` characters of `text`, cut at a word boundary when possible.
+/// Tantivy picks the densest window of matches, which often starts mid-sentence
+/// ("glaucoma. Ray Charles ..."). When the window opens with a short sentence tail that
+/// holds no match, start at the next sentence instead and spend the freed length at the
+/// end (cut at a word boundary), as a search engine's snippet would. Highlight ranges
+/// (byte ranges in the fragment) move with it.
+fn snap_to_sentence(
+    text: &str,
+    fragment: &str,
+    highlights: &[std::ops::Range<usize>],
+) -> (String, Vec<std::ops::Range<usize>>) {
+    let unchanged = || (fragment.to_string(), highlights.to_vec());
+    let Some(offset) = text.find(fragment) else {
+        return unchanged();
+    };
+    if offset == 0 || is_sentence_start(&text[..offset]) {
+        return unchanged();
+    }
+    let first_match = highlights
+        .iter()
+        .map(|h| h.start)
+        .min()
+        .unwrap_or(fragment.len());
+    let Some(skip) = next_sentence_start(fragment) else {
+        return unchanged();
+    };
+    if skip > first_match || skip > fragment.len() / 3 {
+        return unchanged();
+    }
+    let start = offset + skip;
+    let budget = fragment.len();
+    let mut end = (start + budget).min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mid_word = text[end..].starts_with(char::is_alphanumeric)
+        && text[..end].ends_with(char::is_alphanumeric);
+    if end < text.len() && mid_word {
+        if let Some(space) = text[start..end].rfind(char::is_whitespace) {
+            if space > budget / 2 {
+                end = start + space;
+            }
+        }
+    }
+    let new_fragment = text[start..end].trim_end().to_string();
+    let moved = highlights
+        .iter()
+        .filter(|h| h.start >= skip && h.end - skip <= new_fragment.len())
+        .map(|h| h.start - skip..h.end - skip)
+        .collect();
+    (new_fragment, moved)
+}
+
+/// Whether text that ends here ends a sentence (or a line).
+fn is_sentence_start(before: &str) -> bool {
+    let trimmed = before.trim_end_matches([' ', '\t']);
+    before.ends_with('\n')
+        || trimmed.ends_with(['。', '！', '？'])
+        || (before.len() > trimmed.len() && trimmed.ends_with(['.', '!', '?']))
+}
+
+/// Byte offset in `fragment` where its second sentence (or line) begins.
+fn next_sentence_start(fragment: &str) -> Option<usize> {
+    fragment.char_indices().find_map(|(i, c)| {
+        let after = i + c.len_utf8();
+        let rest = &fragment[after..];
+        let boundary = match c {
+            '\n' | '。' | '！' | '？' => true,
+            '.' | '!' | '?' => rest.starts_with([' ', '\n']),
+            _ => false,
+        };
+        if !boundary {
+            return None;
+        }
+        let next = after + (rest.len() - rest.trim_start().len());
+        (next < fragment.len()).then_some(next)
+    })
+}
+
 pub fn prefix_chars(text: &str, max_chars: usize) -> String {
     match text.char_indices().nth(max_chars) {
         None => text.to_string(),
@@ -445,5 +520,39 @@ pub fn prefix_chars(text: &str, max_chars: usize) -> String {
                 _ => head.to_string(),
             }
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::single_range_in_vec_init)] // highlight lists of one range
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snippet_that_opens_mid_sentence_starts_at_the_next_sentence() {
+        let text = "Charles started losing his vision at the age of 6 due to glaucoma.\nRay Charles\nBorn: 1930 in Albany, Georgia, a city.";
+        let fragment = "glaucoma.\nRay Charles\nBorn: 1930";
+        let at = fragment.find("Ray").unwrap();
+        let (snapped, highlights) = snap_to_sentence(text, fragment, &[at..at + 3]);
+        assert_eq!(snapped, "Ray Charles\nBorn: 1930 in Albany");
+        assert_eq!(highlights, [0..3]);
+        assert_eq!(&snapped[highlights[0].clone()], "Ray");
+    }
+
+    #[test]
+    fn a_snippet_keeps_its_start_when_the_tail_holds_a_match_or_it_starts_a_sentence() {
+        let text = "Alpha beta. Gamma delta epsilon zeta.";
+        // Starts a sentence already.
+        let (s, _) = snap_to_sentence(text, "Gamma delta", &[0..5]);
+        assert_eq!(s, "Gamma delta");
+        // The partial sentence holds the match: keep it.
+        let (s, h) = snap_to_sentence(text, "beta. Gamma delta", &[0..4]);
+        assert_eq!((s.as_str(), h), ("beta. Gamma delta", vec![0..4]));
+        // Chinese full stops end sentences too.
+        let zh = "他是歌手。雷·查尔斯出生于佐治亚州。";
+        let frag = &zh[zh.find("歌手").unwrap()..];
+        let at = frag.find("雷").unwrap();
+        let (s, _) = snap_to_sentence(zh, frag, &[at..at + 3]);
+        assert!(s.starts_with("雷·查尔斯"), "{s}");
     }
 }

@@ -128,6 +128,37 @@ impl ZimEntries {
         }
     }
 
+    /// mwoffliner sometimes stores a page that redirected at scrape time as a full copy
+    /// of its target: the entry `A/The_Pages_of_My_Mind` holds the HTML of, and is
+    /// titled, "Ray Charles", which has its own entry. Indexing both would show every
+    /// hit twice under one URL, so such a copy becomes the redirect it was.
+    fn copy_of_another_article(
+        &self,
+        entry: &DirectoryEntry,
+        title: &str,
+    ) -> Result<Option<Redirect>, IngestError> {
+        let own_title = crate::normalize::display_title(&entry.url);
+        if crate::normalize::title_key(&own_title, self.lang)
+            == crate::normalize::title_key(title, self.lang)
+        {
+            return Ok(None);
+        }
+        let target_path = title.replace(' ', "_");
+        let target = self
+            .zim
+            .get_by_path(self.namespace, &target_path)
+            .map_err(|e| zim_err(&self.path, format!("looking up {title:?}: {e}")))?;
+        Ok(match target {
+            Some(target) if target.url != entry.url => Some(Redirect {
+                lang: self.lang,
+                from: own_title,
+                to: title.to_string(),
+                fragment: None,
+            }),
+            _ => None,
+        })
+    }
+
     fn read(&self, idx: u32) -> Result<ZimEntry, IngestError> {
         let entry = self
             .zim
@@ -156,6 +187,9 @@ impl ZimEntries {
                 }))
             }
             (MimeType::Type(mime), _) if mime.starts_with("text/html") => {
+                if let Some(redirect) = self.copy_of_another_article(&entry, &title)? {
+                    return Ok(ZimEntry::Redirect(redirect));
+                }
                 let content = self
                     .zim
                     .entry_content(&entry)
