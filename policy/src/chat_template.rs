@@ -108,6 +108,11 @@ impl ChatTemplate {
         })
     }
 
+    /// The end-of-turn token string (`<|im_end|>` for Qwen), as the template writes it.
+    pub fn eos_token(&self) -> &str {
+        &self.eos_token
+    }
+
     /// Renders the prompt text for `messages` (and optional tool schemas).
     pub fn render(
         &self,

@@ -7,6 +7,8 @@
 //! - [`backend`]: the [`ChatBackend`] trait over the local model, an OpenAI-compatible
 //!   server, or a script of canned turns.
 //! - [`chat_template`], [`tokenizer`]: the model's own Jinja chat template and tokenizer.
+//! - [`rollout`]: agents (ReAct, IterResearch, research-synthesis) over simweb's tools,
+//!   scored and written as RL trajectories (`simweb rollout`).
 
 pub mod backend;
 pub mod chat_template;
@@ -15,6 +17,7 @@ pub mod error;
 pub mod generate;
 pub mod local;
 pub mod model_dir;
+pub mod rollout;
 pub mod runner;
 pub mod runtime;
 pub mod sampling;
@@ -22,7 +25,7 @@ pub mod tokenizer;
 
 pub use backend::{
     ChatBackend, GenRequest, GenResult, OnnxBackend, OpenAiBackend, OpenAiConfig, Prompt,
-    ScriptedBackend,
+    ScriptedBackend, ScriptedConversation,
 };
 pub use chat_template::{ChatMessage, ChatTemplate};
 pub use engine::{Engine, EngineStats};

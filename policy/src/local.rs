@@ -34,6 +34,19 @@ impl LocalModel {
         })
     }
 
+    /// Only the text side of a model directory (tokenizer and chat template), for
+    /// backends that produce text but should report token ids (the scripted backend).
+    pub fn load_text_side(
+        dir: impl AsRef<Path>,
+    ) -> Result<(Arc<TextTokenizer>, Arc<ChatTemplate>)> {
+        let dir = ModelDir::open(dir)?;
+        let tokenizer = Arc::new(TextTokenizer::from_file(&dir.tokenizer_path())?);
+        let template = Arc::new(ChatTemplate::from_tokenizer_config(
+            &dir.tokenizer_config_path(),
+        )?);
+        Ok((tokenizer, template))
+    }
+
     /// A generator over this model with the model's eos ids as stop tokens.
     pub fn into_generator(self) -> (Generator, ModelDir, Arc<ChatTemplate>) {
         let eos = self.dir.config.model.eos_token_id.clone();

@@ -4,15 +4,22 @@
 //! given by the number of assistant messages already in the request.
 //!
 //! One line per conversation: `{"key": "question 7", "turns": ["<think>..", "..."]}`.
+//!
+//! With [`ScriptedBackend::with_tokenizer`] it also reports token ids as a model with that
+//! tokenizer and chat template would have seen and written them (the turn's text, then
+//! the end-of-turn token), so rollouts over a script carry real token ids and loss masks.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{cut_at_stop, ChatBackend, GenRequest, GenResult, Prompt};
+use crate::chat_template::ChatTemplate;
 use crate::error::{PolicyError, Result};
 use crate::generate::FinishReason;
+use crate::tokenizer::TextTokenizer;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScriptedConversation {
@@ -26,6 +33,7 @@ pub struct ScriptedConversation {
 pub struct ScriptedBackend {
     model_id: String,
     conversations: Vec<ScriptedConversation>,
+    tokens: Option<(Arc<TextTokenizer>, Arc<ChatTemplate>)>,
 }
 
 impl ScriptedBackend {
@@ -33,7 +41,19 @@ impl ScriptedBackend {
         ScriptedBackend {
             model_id: "scripted".into(),
             conversations,
+            tokens: None,
         }
+    }
+
+    /// Reports prompt and completion token ids (no log-probs) as a model with this
+    /// tokenizer and chat template would have.
+    pub fn with_tokenizer(
+        mut self,
+        tokenizer: Arc<TextTokenizer>,
+        template: Arc<ChatTemplate>,
+    ) -> Self {
+        self.tokens = Some((tokenizer, template));
+        self
     }
 
     /// Reads a JSONL script; a bad line is an error naming the line.
@@ -98,14 +118,37 @@ impl ScriptedBackend {
             Some((at, stop)) => (content[..at].to_owned(), FinishReason::StopString { stop }),
             None => (content.clone(), FinishReason::Stop),
         };
+        let (prompt_token_ids, token_ids) = match &self.tokens {
+            Some((tokenizer, template)) => {
+                let prompt_text = match &request.prompt {
+                    Prompt::Chat { messages, tools } => template.render(
+                        messages,
+                        tools.as_deref(),
+                        true,
+                        &serde_json::Map::new(),
+                    )?,
+                    Prompt::Text(text) => text.clone(),
+                };
+                let mut ids = tokenizer.encode(&text)?;
+                // A model ends its turn with the end-of-turn token; a stop string cuts
+                // the text before it is reached.
+                if finish_reason == FinishReason::Stop {
+                    if let Some(eos) = tokenizer.token_to_id(template.eos_token()) {
+                        ids.push(eos);
+                    }
+                }
+                (Some(tokenizer.encode(&prompt_text)?), Some(ids))
+            }
+            None => (None, None),
+        };
         Ok(GenResult {
             text,
             finish_reason,
-            prompt_token_ids: None,
-            token_ids: None,
+            prompt_tokens: prompt_token_ids.as_ref().map(Vec::len),
+            completion_tokens: token_ids.as_ref().map(Vec::len),
+            prompt_token_ids,
+            token_ids,
             logprobs: None,
-            prompt_tokens: None,
-            completion_tokens: None,
         })
     }
 }

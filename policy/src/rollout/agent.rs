@@ -1,0 +1,242 @@
+//! What every paradigm shares: the settings of an agent, the one way to call the model
+//! (seeded per call, timed, bounded by the episode's wall-clock budget) and the episode
+//! under construction.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use simweb_tools::react::{
+    self, Message, PromptTemplate, Role, DEFAULT_CURRENT_DATE, DEFAULT_MAX_CONTEXT_TOKENS,
+};
+
+use super::env::ToolEnv;
+use super::runner::Progress;
+use super::seed::call_seed;
+use super::tokens::TokenLedger;
+use super::trajectory::{Episode, Termination, Timings, ToolCallRecord};
+use crate::backend::{ChatBackend, GenRequest, GenResult, Prompt};
+use crate::chat_template::ChatMessage;
+use crate::sampling::SamplingParams;
+
+/// How the agent works a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Paradigm {
+    /// One growing conversation (Tongyi DeepResearch's ReAct mode).
+    React,
+    /// A small workspace rebuilt every round from the question, the report and the last
+    /// tool response (Tongyi's "Heavy"/deep mode).
+    IterResearch,
+    /// Several IterResearch agents in parallel, then one synthesis call over their reports.
+    Synthesis,
+}
+
+impl std::str::FromStr for Paradigm {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "react" => Ok(Paradigm::React),
+            "iter-research" | "iterresearch" => Ok(Paradigm::IterResearch),
+            "synthesis" | "research-synthesis" => Ok(Paradigm::Synthesis),
+            other => Err(format!(
+                "unknown paradigm {other:?} (react, iter-research, synthesis)"
+            )),
+        }
+    }
+}
+
+/// Limits and prompts of an agent.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// Model calls per episode (per branch for research-synthesis). Tongyi: 100.
+    pub max_turns: usize,
+    /// Past this many tokens the forced-answer prompt replaces the last observation.
+    pub max_context_tokens: usize,
+    /// Wall-clock budget of one episode.
+    pub max_wall: Duration,
+    /// Tool calls run per model turn (see [`ToolEnv`]).
+    pub max_calls_per_turn: usize,
+    /// Sampling for every model call; the seed is replaced per call.
+    pub sampling: SamplingParams,
+    pub prompt: PromptTemplate,
+    /// The episode's fixed "current date" in the system prompt.
+    pub date: String,
+    /// Research-synthesis: IterResearch agents run in parallel.
+    pub synthesis_agents: usize,
+}
+
+impl Default for AgentConfig {
+    /// Tongyi DeepResearch's inference settings.
+    fn default() -> Self {
+        AgentConfig {
+            max_turns: 100,
+            max_context_tokens: DEFAULT_MAX_CONTEXT_TOKENS,
+            max_wall: Duration::from_secs(150 * 60),
+            max_calls_per_turn: 5,
+            sampling: tongyi_sampling(),
+            prompt: PromptTemplate::default(),
+            date: DEFAULT_CURRENT_DATE.to_owned(),
+            synthesis_agents: 3,
+        }
+    }
+}
+
+/// temperature 0.6, top_p 0.95, presence penalty 1.1, stop before a hallucinated
+/// `<tool_response>` (RECIPES §4).
+pub fn tongyi_sampling() -> SamplingParams {
+    SamplingParams {
+        temperature: 0.6,
+        top_p: 0.95,
+        presence_penalty: 1.1,
+        max_new_tokens: 8192,
+        stop: vec!["\n<tool_response>".into(), "<tool_response>".into()],
+        ..SamplingParams::default()
+    }
+}
+
+/// Everything one agent (one branch of an episode) needs.
+#[derive(Clone)]
+pub struct AgentCtx {
+    pub backend: Arc<dyn ChatBackend>,
+    pub tools: ToolEnv,
+    pub schemas: Arc<Vec<Value>>,
+    pub config: Arc<AgentConfig>,
+    /// The sample's seed; calls derive theirs from it.
+    pub seed: u64,
+    /// 0 for the main agent; research-synthesis numbers its agents from 1.
+    pub branch: usize,
+    /// Tool-layer client id (per-client quotas).
+    pub client: String,
+    /// When the episode's wall-clock budget started.
+    pub started: Instant,
+    pub progress: Option<Arc<Progress>>,
+}
+
+/// The outcome of one model call.
+pub(crate) enum Called {
+    Done(GenResult),
+    /// The backend failed; the message goes into the episode.
+    Failed(String),
+    /// The wall-clock budget ran out (before or during the call).
+    OutOfTime,
+}
+
+impl AgentCtx {
+    /// The system prompt: the template with the tool schemas and the fixed date.
+    pub fn system_prompt(&self) -> String {
+        self.config.prompt.render(&self.schemas, &self.config.date)
+    }
+
+    fn remaining(&self) -> Option<Duration> {
+        self.config.max_wall.checked_sub(self.started.elapsed())
+    }
+
+    /// Calls the model on `messages` as call number `call` of this branch.
+    pub(crate) async fn call_model(
+        &self,
+        messages: &[Message],
+        call: usize,
+        timings: &mut Timings,
+    ) -> Called {
+        let Some(remaining) = self.remaining().filter(|r| !r.is_zero()) else {
+            return Called::OutOfTime;
+        };
+        let mut params = self.config.sampling.clone();
+        params.seed = call_seed(self.seed, self.branch, call);
+        let request = GenRequest {
+            prompt: Prompt::chat(messages.iter().map(chat_message).collect()),
+            params,
+        };
+        let started = Instant::now();
+        let outcome = tokio::time::timeout(remaining, self.backend.generate_one(request)).await;
+        timings.add_model(started.elapsed());
+        match outcome {
+            Err(_) => Called::OutOfTime,
+            Ok(Err(e)) => Called::Failed(e.to_string()),
+            Ok(Ok(result)) => {
+                if let Some(p) = &self.progress {
+                    p.tokens.fetch_add(
+                        result.completion_tokens.unwrap_or(0) as u64,
+                        Ordering::Relaxed,
+                    );
+                }
+                Called::Done(result)
+            }
+        }
+    }
+
+    /// Runs a turn's tool calls, counting them for the progress line.
+    pub(crate) async fn run_calls(
+        &self,
+        turn: usize,
+        calls: Vec<Result<react::ToolCall, react::MalformedCall>>,
+        timings: &mut Timings,
+    ) -> Vec<ToolCallRecord> {
+        let records = self
+            .tools
+            .run_calls(turn, calls, &self.client, timings)
+            .await;
+        if let Some(p) = &self.progress {
+            p.tool_calls
+                .fetch_add(records.len() as u64, Ordering::Relaxed);
+        }
+        records
+    }
+}
+
+pub(crate) fn chat_message(m: &Message) -> ChatMessage {
+    let role = match m.role {
+        Role::System => "system",
+        Role::User => "user",
+        Role::Assistant => "assistant",
+    };
+    ChatMessage::new(role, m.content.clone())
+}
+
+/// An episode being built, turned into an [`Episode`] when it ends.
+#[derive(Default)]
+pub(crate) struct EpisodeBuilder {
+    pub messages: Vec<Message>,
+    pub ledger: TokenLedger,
+    pub tool_calls: Vec<ToolCallRecord>,
+    pub model_calls: usize,
+    pub completion_tokens: usize,
+    pub prediction: Option<String>,
+    pub report: Option<String>,
+    pub forced_answer: bool,
+    pub error: Option<String>,
+    pub timings: Timings,
+}
+
+impl EpisodeBuilder {
+    /// Counts a finished model call and records its tokens.
+    pub fn record_call(&mut self, result: &GenResult, continue_sequence: bool) {
+        self.model_calls += 1;
+        self.completion_tokens += result
+            .completion_tokens
+            .or(result.token_ids.as_ref().map(Vec::len))
+            .unwrap_or(0);
+        self.ledger.record(result, continue_sequence);
+    }
+
+    pub fn finish(self, termination: Termination, started: Instant) -> Episode {
+        let mut timings = self.timings;
+        timings.wall_ms = started.elapsed().as_secs_f64() * 1e3;
+        Episode {
+            messages: self.messages,
+            sequences: self.ledger.into_sequences(),
+            tool_calls: self.tool_calls,
+            model_calls: self.model_calls,
+            completion_tokens: self.completion_tokens,
+            prediction: self.prediction,
+            report: self.report,
+            termination,
+            forced_answer: self.forced_answer,
+            error: self.error,
+            timings,
+        }
+    }
+}
