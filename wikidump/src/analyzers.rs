@@ -2,6 +2,8 @@
 //!
 //! - `simweb_en`: words, lower-cased, ASCII-folded, English stop words removed, Snowball
 //!   stemming (so `developed` matches `develops`).
+//! - `simweb_en_exact`: the same without stemming, for the page-title field that ranks
+//!   an exact title word above a stem collision (`relativity` vs `relations`, both `relat`).
 //! - `simweb_zh`: traditional -> simplified folding, then jieba segmentation (search
 //!   mode), lower-cased; punctuation dropped. Folding happens inside the analyzer, so
 //!   `數學` in a query or a page meets `数学` in the index.
@@ -17,6 +19,7 @@ use crate::normalize::fold_zh;
 
 pub const EN_ANALYZER: &str = "simweb_en";
 pub const ZH_ANALYZER: &str = "simweb_zh";
+pub const EN_EXACT_ANALYZER: &str = "simweb_en_exact";
 
 /// Analyzer name for a language's text fields.
 pub fn analyzer_name(lang: Lang) -> &'static str {
@@ -26,9 +29,21 @@ pub fn analyzer_name(lang: Lang) -> &'static str {
     }
 }
 
-/// Registers both analyzers on an index (tantivy does not persist tokenizers).
+/// Analyzer name for a language's unstemmed (exact-word) fields. Chinese words are not
+/// stemmed, so it is the ordinary Chinese analyzer.
+pub fn exact_analyzer_name(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => EN_EXACT_ANALYZER,
+        Lang::Zh => ZH_ANALYZER,
+    }
+}
+
+/// Registers the analyzers on an index (tantivy does not persist tokenizers).
 pub fn register(index: &Index) {
     index.tokenizers().register(EN_ANALYZER, english());
+    index
+        .tokenizers()
+        .register(EN_EXACT_ANALYZER, english_exact());
     index.tokenizers().register(ZH_ANALYZER, chinese());
 }
 
@@ -46,6 +61,17 @@ const EN_STOP_WORDS: &[&str] = &[
     "they", "this", "to", "was", "will", "with", "what", "which", "who", "whom", "when", "where",
     "why", "how", "did", "does", "do",
 ];
+
+fn english_exact() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(StopWordFilter::remove(
+            EN_STOP_WORDS.iter().map(|w| w.to_string()),
+        ))
+        .build()
+}
 
 fn english() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
@@ -141,7 +167,18 @@ pub fn zh_tokens(text: &str) -> Vec<Token> {
 
 /// The distinct analysed terms of `text`, in first-seen order.
 pub fn query_terms(lang: Lang, text: &str) -> Vec<String> {
-    let mut analyzer = analyzer(lang);
+    distinct_tokens(analyzer(lang), text)
+}
+
+/// The query's distinct unstemmed terms, for the exact-title field.
+pub fn exact_query_terms(lang: Lang, text: &str) -> Vec<String> {
+    match lang {
+        Lang::En => distinct_tokens(english_exact(), text),
+        Lang::Zh => query_terms(lang, text),
+    }
+}
+
+fn distinct_tokens(mut analyzer: TextAnalyzer, text: &str) -> Vec<String> {
     let mut stream = analyzer.token_stream(text);
     let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::new();

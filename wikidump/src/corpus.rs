@@ -176,9 +176,10 @@ impl Corpus {
             .get(&lang)
             .ok_or(CorpusError::LangNotLoaded(lang))?;
         let terms = crate::analyzers::query_terms(lang, &q.text);
+        let exact_terms = crate::analyzers::exact_query_terms(lang, &q.text);
         let top_k = q.top_k.min(MAX_TOP_K);
         let pages = index
-            .search_pages(&terms, top_k)
+            .search_pages(&terms, &exact_terms, top_k)
             .map_err(|e| search_err(&e))?;
         let mut hits = Vec::with_capacity(pages.len());
         for page in pages {

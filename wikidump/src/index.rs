@@ -27,8 +27,11 @@ use tantivy::{
 use crate::analyzers::{self, analyzer_name};
 use crate::model::{Document, Lang, Passage};
 
-/// Title matches count this much more than body matches.
-pub const TITLE_BOOST: Score = 3.0;
+/// A query word that is a word of the title, unstemmed, counts this much more than a
+/// body match; a title match only through the stem counts [`TITLE_BOOST`].
+pub const EXACT_TITLE_BOOST: Score = 3.0;
+/// A title match only through the stem counts this much (a body match counts 1).
+pub const TITLE_BOOST: Score = 0.5;
 /// Heading matches count this much more than passage text matches.
 pub const HEADING_BOOST: Score = 1.5;
 /// Indexing memory per writer (tantivy splits it across its single thread).
@@ -40,6 +43,11 @@ struct PageFields {
     doc_id: Field,
     seq: Field,
     title: Field,
+    /// The title again, unstemmed (not stored).
+    title_exact: Field,
+    /// The body again, unstemmed, without positions (not stored): a page that has the
+    /// query's exact word outranks one that only shares its stem.
+    body_exact: Field,
     body: Field,
     url: Field,
     date: Field,
@@ -57,9 +65,13 @@ struct PassageFields {
 }
 
 fn text_options(lang: Lang, stored: bool) -> TextOptions {
+    options_with(analyzer_name(lang), stored)
+}
+
+fn options_with(analyzer: &str, stored: bool) -> TextOptions {
     let opts = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
-            .set_tokenizer(analyzer_name(lang))
+            .set_tokenizer(analyzer)
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
     if stored {
@@ -75,7 +87,19 @@ fn page_schema(lang: Lang) -> (Schema, PageFields) {
         doc_id: b.add_text_field("doc_id", STRING | STORED),
         seq: b.add_u64_field("seq", FAST | STORED),
         title: b.add_text_field("title", text_options(lang, true)),
+        title_exact: b.add_text_field(
+            "title_exact",
+            options_with(analyzers::exact_analyzer_name(lang), false),
+        ),
         body: b.add_text_field("body", text_options(lang, false)),
+        body_exact: b.add_text_field(
+            "body_exact",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(analyzers::exact_analyzer_name(lang))
+                    .set_index_option(IndexRecordOption::WithFreqs),
+            ),
+        ),
         url: b.add_text_field("url", STORED),
         date: b.add_text_field("date", STORED),
     };
@@ -178,11 +202,14 @@ impl LangIndexWriter {
         page.add_text(f.doc_id, &doc.id);
         page.add_u64(f.seq, self.page_seq);
         page.add_text(f.title, &doc.title);
+        page.add_text(f.title_exact, &doc.title);
         for section in &doc.sections {
             for h in &section.heading_path {
                 page.add_text(f.body, h);
+                page.add_text(f.body_exact, h);
             }
             page.add_text(f.body, &section.text);
+            page.add_text(f.body_exact, &section.text);
         }
         page.add_text(f.url, &doc.url);
         if let Some(date) = &doc.timestamp {
@@ -306,7 +333,9 @@ impl LangIndex {
             doc_id: ps.get_field("doc_id")?,
             seq: ps.get_field("seq")?,
             title: ps.get_field("title")?,
+            title_exact: ps.get_field("title_exact")?,
             body: ps.get_field("body")?,
+            body_exact: ps.get_field("body_exact")?,
             url: ps.get_field("url")?,
             date: ps.get_field("date")?,
         };
@@ -337,8 +366,14 @@ impl LangIndex {
         self.passages.0.searcher().num_docs()
     }
 
-    /// Top `limit` pages for the analysed `terms` (an OR of title^3 and body matches).
-    pub fn search_pages(&self, terms: &[String], limit: usize) -> tantivy::Result<Vec<PageHit>> {
+    /// Top `limit` pages for the analysed `terms` and the unstemmed `exact_terms` (an
+    /// OR of exact title^3, stemmed title^0.5, and body matches both stemmed and exact).
+    pub fn search_pages(
+        &self,
+        terms: &[String],
+        exact_terms: &[String],
+        limit: usize,
+    ) -> tantivy::Result<Vec<PageHit>> {
         if terms.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
@@ -347,6 +382,10 @@ impl LangIndex {
         for t in terms {
             clauses.push((Occur::Should, boosted(f.title, t, TITLE_BOOST)));
             clauses.push((Occur::Should, term_query(f.body, t)));
+        }
+        for t in exact_terms {
+            clauses.push((Occur::Should, boosted(f.title_exact, t, EXACT_TITLE_BOOST)));
+            clauses.push((Occur::Should, term_query(f.body_exact, t)));
         }
         let query = BooleanQuery::new(clauses);
         let searcher = reader.searcher();

@@ -189,6 +189,12 @@ fn english_search_ranks_pages_with_passage_snippets() {
         "{h:?}"
     );
     assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
+    // The exact word outranks a stem collision: Snowball stems both `relativity` and
+    // `relations` to `relat`, and "Foreign relations of Angola" has it in its title.
+    for q in ["relativity", "theory of relativity"] {
+        let hits = c.search(&SearchQuery::new(q, 3)).unwrap();
+        assert_eq!(hits[0].title, "Albert Einstein", "{q}: {hits:#?}");
+    }
     // Hostile and empty queries are not errors.
     for q in ["", "   ", "\"((", "AND OR NOT", "the of a", "title:foo +-*"] {
         c.search(&SearchQuery::new(q, 5)).unwrap();
