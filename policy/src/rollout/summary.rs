@@ -51,9 +51,10 @@ pub struct RunStats {
     pub episode_s: f64,
     pub model_s: f64,
     pub tool_s: f64,
-    /// tool_s / episode_s: the share of rollout time spent in the environment's tools.
+    /// tool_s / episode_s: the share of rollout time spent in the environment's tools
+    /// (of model_s + tool_s when parallel branches make that larger).
     pub tool_share: f64,
-    /// model_s / episode_s.
+    /// model_s / episode_s (same denominator as `tool_share`).
     pub model_share: f64,
 }
 
@@ -80,9 +81,13 @@ impl RunStats {
         };
         self.tokens_per_s = per_s(self.completion_tokens);
         self.tool_calls_per_s = per_s(self.tool_calls);
-        if self.episode_s > 0.0 {
-            self.tool_share = self.tool_s / self.episode_s;
-            self.model_share = self.model_s / self.episode_s;
+        // Research-synthesis branches run in parallel inside one episode, so their model
+        // and tool times can add up to more than the episode's wall time; the shares are
+        // then of that busy time instead.
+        let busy = self.episode_s.max(self.model_s + self.tool_s);
+        if busy > 0.0 {
+            self.tool_share = self.tool_s / busy;
+            self.model_share = self.model_s / busy;
         }
     }
 }
