@@ -5,6 +5,7 @@ use clap::Subcommand;
 pub mod corpus;
 pub mod ingest;
 pub mod python;
+pub mod rollout;
 pub mod search;
 pub mod serve;
 pub mod tool;
@@ -26,6 +27,9 @@ pub enum Command {
     Tool(tool::ToolArgs),
     /// Serve the HTTP API (native, episodes, MCP, compat) over an ingested corpus.
     Serve(serve::ServeArgs),
+    /// Run a policy as a deep-research agent over a corpus and write scored
+    /// trajectories (ReAct, IterResearch, research-synthesis).
+    Rollout(rollout::RolloutArgs),
 }
 
 pub fn run(command: Command) -> anyhow::Result<()> {
@@ -40,5 +44,6 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Search(args) => search::run(args),
         Command::Tool(args) => tool::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Rollout(args) => rollout::run(args),
     }
 }
