@@ -29,7 +29,7 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Run a policy as a deep-research agent over a corpus and write scored
     /// trajectories (ReAct, IterResearch, research-synthesis).
-    Rollout(rollout::RolloutArgs),
+    Rollout(Box<rollout::RolloutArgs>),
 }
 
 pub fn run(command: Command) -> anyhow::Result<()> {
@@ -44,6 +44,6 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Search(args) => search::run(args),
         Command::Tool(args) => tool::run(args),
         Command::Serve(args) => serve::run(args),
-        Command::Rollout(args) => rollout::run(args),
+        Command::Rollout(args) => rollout::run(*args),
     }
 }
