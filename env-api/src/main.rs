@@ -21,7 +21,22 @@ struct Cli {
 fn main() -> anyhow::Result<()> {
     init_tracing();
     let cli = Cli::parse();
+    if cli.command.prints_for_pipes() {
+        die_quietly_on_sigpipe();
+    }
     cli::run(cli.command)
+}
+
+/// `simweb corpus get X | head` should end quietly, like any Unix filter, rather than
+/// panic in `println!` once `head` closes the pipe. Rust ignores SIGPIPE by default;
+/// the printing commands restore the default action. Long-running commands (the server,
+/// rollouts) keep ignoring it and handle EPIPE on their sockets as errors.
+fn die_quietly_on_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at start-up, before any thread exists; SIG_DFL is a valid action.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 /// Logs go to stderr so that stdout stays clean for the tool output a user may pipe.

@@ -163,6 +163,22 @@ fn ingest_stats_get_search_and_tool_over_the_real_dumps() {
         .collect();
     assert_eq!(names[..2], ["search", "visit"], "{names:?}");
 
+    // Piped into a reader that has already gone (`| true` closes the pipe before the
+    // corpus is open), a printing command ends quietly instead of panicking.
+    let piped = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' corpus get --data '{data}' 'Ray Charles' | true",
+            env!("CARGO_BIN_EXE_simweb")
+        ))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&piped.stderr);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+        "{stderr}"
+    );
+
     // A second ingest over the same dir replaces it atomically.
     let again = ingest(Path::new(data), &inputs[..1]);
     assert!(

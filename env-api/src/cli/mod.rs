@@ -32,6 +32,21 @@ pub enum Command {
     Rollout(Box<rollout::RolloutArgs>),
 }
 
+impl Command {
+    /// Whether the command's job is printing to stdout (so a closed pipe ends it).
+    pub fn prints_for_pipes(&self) -> bool {
+        matches!(
+            self,
+            Command::Version
+                | Command::Python(_)
+                | Command::Ingest(_)
+                | Command::Corpus(_)
+                | Command::Search(_)
+                | Command::Tool(_)
+        )
+    }
+}
+
 pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Version => {
