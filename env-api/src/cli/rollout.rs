@@ -12,6 +12,7 @@
 //! skipping the (task, sample) pairs already written. The summary is printed and written
 //! to `<out>.summary.json`.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -118,7 +119,8 @@ pub struct RolloutArgs {
     /// Do not offer the Python tool (no sandbox needed).
     #[arg(long)]
     pub no_python: bool,
-    /// Seconds between progress lines on stderr (0: none).
+    /// Progress on stderr: a live bar on a terminal, else a line every this many seconds
+    /// (0: none).
     #[arg(long, default_value_t = 5)]
     pub progress_secs: u64,
 }
@@ -156,7 +158,9 @@ pub fn run(args: RolloutArgs) -> anyhow::Result<()> {
             ..AgentConfig::default()
         },
         concurrency: args.concurrency,
-        progress_every: (args.progress_secs > 0).then(|| Duration::from_secs(args.progress_secs)),
+        // On a terminal: a live bar (below); in logs: a line every `progress_secs`.
+        progress_every: (args.progress_secs > 0 && !std::io::stderr().is_terminal())
+            .then(|| Duration::from_secs(args.progress_secs)),
     };
     eprintln!(
         "rollout: {} tasks x {} samples, {:?}, model {}, corpus {}",
@@ -167,9 +171,14 @@ pub fn run(args: RolloutArgs) -> anyhow::Result<()> {
         toolbox.snapshot_id()
     );
     let runner = RolloutRunner::new(backend, toolbox, config, judge);
-    let summary = runtime
-        .block_on(runner.run(&tasks, &args.out))
-        .with_context(|| format!("running the rollout into {}", args.out.display()))?;
+    let bar = (args.progress_secs > 0 && std::io::stderr().is_terminal())
+        .then(|| ProgressBarThread::start(runner.progress()));
+    let summary = runtime.block_on(runner.run(&tasks, &args.out));
+    if let Some(bar) = bar {
+        bar.finish();
+    }
+    let summary =
+        summary.with_context(|| format!("running the rollout into {}", args.out.display()))?;
     println!("{summary}");
     Ok(())
 }
@@ -229,4 +238,53 @@ fn backend(args: &RolloutArgs) -> anyhow::Result<Arc<dyn ChatBackend>> {
         return Ok(Arc::new(backend));
     }
     bail!("choose a policy: --model DIR, --openai URL or --scripted FILE")
+}
+
+/// A terminal progress bar over the runner's live counters: episodes done of total,
+/// tokens/s and tool calls/s, redrawn a few times a second from its own thread.
+struct ProgressBarThread {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    handle: std::thread::JoinHandle<()>,
+}
+
+impl ProgressBarThread {
+    fn start(progress: Arc<simweb_policy::rollout::runner::Progress>) -> Self {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let handle = std::thread::spawn(move || {
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} rollout [{bar:30}] {pos}/{len} episodes  {msg}  {elapsed_precise} (eta {eta})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            let started = std::time::Instant::now();
+            loop {
+                let done = stopped.load(Ordering::Relaxed);
+                let secs = started.elapsed().as_secs_f64().max(1e-9);
+                bar.set_length(progress.total.load(Ordering::Relaxed));
+                bar.set_position(progress.done.load(Ordering::Relaxed));
+                bar.set_message(format!(
+                    "{:.1} tokens/s, {:.1} tool calls/s",
+                    progress.tokens.load(Ordering::Relaxed) as f64 / secs,
+                    progress.tool_calls.load(Ordering::Relaxed) as f64 / secs
+                ));
+                if done {
+                    // The summary that follows repeats the totals.
+                    bar.finish_and_clear();
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        });
+        ProgressBarThread { stop, handle }
+    }
+
+    fn finish(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = self.handle.join();
+    }
 }
