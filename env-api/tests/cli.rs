@@ -1,24 +1,13 @@
 //! The `simweb` binary's corpus and tool commands as a user runs them: real dumps in,
 //! real index and store out, clear errors (and nothing published) on bad input.
 
+mod cli_support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use cli_support::{samples, simweb};
 use serde_json::Value;
-
-fn samples() -> PathBuf {
-    std::env::var_os("SIMWEB_WIKI_SAMPLES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/wiki"))
-}
-
-fn simweb(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_simweb"))
-        .args(args)
-        .env_remove("SIMWEB_DATA")
-        .output()
-        .expect("running simweb")
-}
 
 fn ok(args: &[&str]) -> String {
     let out = simweb(args);

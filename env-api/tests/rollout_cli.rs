@@ -1,24 +1,12 @@
 //! `simweb rollout` as a user runs it: a scripted policy over a freshly ingested corpus,
 //! a GRPO group per task, trajectories + summary on disk, and a rerun that resumes.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod cli_support;
 
+use std::path::Path;
+
+use cli_support::{samples, simweb};
 use serde_json::{json, Value};
-
-fn samples() -> PathBuf {
-    std::env::var_os("SIMWEB_WIKI_SAMPLES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/wiki"))
-}
-
-fn simweb(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_simweb"))
-        .args(args)
-        .env_remove("SIMWEB_DATA")
-        .output()
-        .expect("running simweb")
-}
 
 fn write_jsonl(path: &Path, rows: &[Value]) {
     let text: String = rows.iter().map(|r| format!("{r}\n")).collect();

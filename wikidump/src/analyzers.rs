@@ -62,7 +62,8 @@ const EN_STOP_WORDS: &[&str] = &[
     "why", "how", "did", "does", "do",
 ];
 
-fn english_exact() -> TextAnalyzer {
+/// Words, lower-cased, ASCII-folded, stop words dropped: what both English analyzers share.
+fn english_words() -> tantivy::tokenizer::TextAnalyzerBuilder<impl Tokenizer> {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
@@ -70,17 +71,14 @@ fn english_exact() -> TextAnalyzer {
         .filter(StopWordFilter::remove(
             EN_STOP_WORDS.iter().map(|w| w.to_string()),
         ))
-        .build()
+}
+
+fn english_exact() -> TextAnalyzer {
+    english_words().build()
 }
 
 fn english() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(40))
-        .filter(LowerCaser)
-        .filter(AsciiFoldingFilter)
-        .filter(StopWordFilter::remove(
-            EN_STOP_WORDS.iter().map(|w| w.to_string()),
-        ))
+    english_words()
         .filter(Stemmer::new(Language::English))
         .build()
 }

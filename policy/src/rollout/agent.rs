@@ -87,14 +87,8 @@ impl Default for AgentConfig {
 /// temperature 0.6, top_p 0.95, presence penalty 1.1, stop before a hallucinated
 /// `<tool_response>` (RECIPES §4).
 pub fn tongyi_sampling() -> SamplingParams {
-    SamplingParams {
-        temperature: 0.6,
-        top_p: 0.95,
-        presence_penalty: 1.1,
-        max_new_tokens: 8192,
-        stop: vec!["\n<tool_response>".into(), "<tool_response>".into()],
-        ..SamplingParams::default()
-    }
+    // The seed is replaced per model call (derived from the run seed, task and sample).
+    SamplingParams::tongyi(0)
 }
 
 /// Everything one agent (one branch of an episode) needs.
