@@ -66,8 +66,10 @@ async fn a_policy_plays_an_episode_over_http_and_agents_use_the_compat_endpoints
     simweb_wikidump::ingest(&[zim], &data, &IngestOptions::default()).unwrap();
     let corpus = Arc::new(Corpus::open(&data).unwrap());
     let sandbox = Sandbox::new(SandboxConfig::default()).expect("the sandbox needs `make setup`");
-    let mut config = ServeConfig::default();
-    config.state_dir = Some(dir.path().join("state"));
+    let config = ServeConfig {
+        state_dir: Some(dir.path().join("state")),
+        ..ServeConfig::default()
+    };
     let server = Server::with_parts(config, corpus, Some(sandbox)).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
