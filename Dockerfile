@@ -3,7 +3,7 @@
 # runtime that needs no network at all: the corpus lives on a volume.
 #
 # No Docker engine runs on the machines this project is developed on, so this file is
-# validated structurally by env-api/tests/docker_files.rs, not by building it there.
+# validated structurally by cli/tests/it/docker_files.rs, not by building it there.
 
 FROM rust:1.95-bookworm AS build
 RUN apt-get update \
@@ -12,9 +12,9 @@ RUN apt-get update \
 WORKDIR /src
 COPY . .
 ENV SIMWEB_HOME=/opt/simweb SIMWEB_CACHE=/opt/simweb-cache
-RUN cargo build --release --locked -p simweb-env-api \
+RUN cargo build --release --locked -p simweb --bin simweb \
  && install -m 0755 target/release/simweb /usr/local/bin/simweb
-RUN bash scripts/setup.sh
+RUN bash scripts/setup.sh && simweb sandbox prepare
 
 FROM debian:bookworm-slim AS runtime
 RUN useradd --system --home /data simweb && mkdir -p /data && chown simweb /data

@@ -315,7 +315,12 @@ pub async fn sandbox_fusion_run(
         options.cpu_ms = options.cpu_ms.min(options.wall_ms);
     }
     if let Some(mb) = request.memory_limit_mb.filter(|mb| *mb > 0) {
-        options.memory_bytes = options.memory_bytes.min((mb as u64) << 20);
+        // Saturating: a huge request means "no tighter than the server's cap", never a
+        // shift that wraps to a 0-byte cap.
+        let requested = u64::try_from(mb)
+            .unwrap_or(u64::MAX)
+            .saturating_mul(1 << 20);
+        options.memory_bytes = options.memory_bytes.min(requested);
     }
     let http = &state.inner.http;
     http.sandbox_in_flight.fetch_add(1, Ordering::Relaxed);

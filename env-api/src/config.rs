@@ -46,6 +46,7 @@ pub struct ServeConfig {
     pub tools: CorpusToolsConfig,
     /// The tool layer: cache, retry, rate limits, backpressure, record/replay, faults.
     pub layers: LayerConfig,
+    pub mcp: McpConfig,
 }
 
 impl Default for ServeConfig {
@@ -60,6 +61,30 @@ impl Default for ServeConfig {
             python: PythonConfig::default(),
             tools: CorpusToolsConfig::default(),
             layers: LayerConfig::default(),
+            mcp: McpConfig::default(),
+        }
+    }
+}
+
+/// Bounds on `/mcp` sessions (each holds a worker task and buffers in memory, so an
+/// unbounded number of them is a memory leak a client can drive).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct McpConfig {
+    /// Sessions open at once, all clients together; more are refused with 503.
+    pub max_sessions: usize,
+    /// Sessions one client (API key, else `X-Simweb-Client`) may hold; more get 429.
+    pub max_sessions_per_client: usize,
+    /// A session with no request for this long is closed.
+    pub idle_timeout_secs: u64,
+}
+
+impl Default for McpConfig {
+    fn default() -> Self {
+        McpConfig {
+            max_sessions: 1024,
+            max_sessions_per_client: 64,
+            idle_timeout_secs: 60,
         }
     }
 }
@@ -78,6 +103,12 @@ pub struct HttpConfig {
     pub max_batch: usize,
     /// On shutdown, in-flight requests get this long to finish.
     pub shutdown_grace_ms: u64,
+    /// A client must send a request's headers within this; it also closes keep-alive
+    /// connections idle this long (slow-header and idle connections hold descriptors).
+    pub header_read_timeout_ms: u64,
+    /// Connections open at once; one more gets `503` and is closed. Keep it below the
+    /// process's open-file limit (`simweb serve` raises the soft limit to the hard one).
+    pub max_connections: usize,
 }
 
 impl Default for HttpConfig {
@@ -88,6 +119,8 @@ impl Default for HttpConfig {
             max_in_flight: 1024,
             max_batch: 64,
             shutdown_grace_ms: 30_000,
+            header_read_timeout_ms: 30_000,
+            max_connections: 4_096,
         }
     }
 }
@@ -202,7 +235,27 @@ impl ServeConfig {
 
     /// Rejects settings that cannot work, naming the field.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let checks: [(bool, &str); 6] = [
+        let checks: [(bool, &str); 11] = [
+            (
+                self.http.header_read_timeout_ms > 0,
+                "http.header_read_timeout_ms must be at least 1",
+            ),
+            (
+                self.http.max_connections > 0,
+                "http.max_connections must be at least 1",
+            ),
+            (
+                self.mcp.max_sessions > 0,
+                "mcp.max_sessions must be at least 1",
+            ),
+            (
+                self.mcp.max_sessions_per_client > 0,
+                "mcp.max_sessions_per_client must be at least 1",
+            ),
+            (
+                self.mcp.idle_timeout_secs > 0,
+                "mcp.idle_timeout_secs must be at least 1",
+            ),
             (
                 self.http.body_limit_bytes > 0,
                 "http.body_limit_bytes must be at least 1",

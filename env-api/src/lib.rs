@@ -1,5 +1,7 @@
-//! The simweb HTTP server (axum/tokio) and the `simweb` command-line binary.
+//! The simweb HTTP server (axum/tokio): native API, episodes, MCP and the compat front
+//! doors. The `simweb` binary (crate `simweb`, in `cli/`) sits on top.
 
+pub mod accept;
 pub mod compat;
 pub mod config;
 pub mod episodes;

@@ -3,38 +3,121 @@
 //! `tools/call` answers with the agent text as text content and the structured data as
 //! structured content, `isError` set when the call failed.
 
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, ContentBlock, Implementation, ListToolsResult,
     PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::{RequestContext, RoleServer};
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::common::http_header::HEADER_SESSION_ID;
+use rmcp::transport::streamable_http_server::session::local::{LocalSessionManager, SessionConfig};
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::ErrorData as McpError;
 use rmcp::ServerHandler;
 use serde_json::{Map, Value};
 use simweb_tools::ToolError;
 
+use crate::errors::ApiError;
+use crate::routes::Client;
 use crate::server::AppState;
 
-/// The tower service mounted at `/mcp`.
-pub fn service(state: AppState) -> StreamableHttpService<SimwebMcp, LocalSessionManager> {
+/// What is mounted at `/mcp`: the rmcp service behind [`limit_sessions`].
+pub fn service(state: AppState) -> Router {
+    let limits = &state.inner.config.mcp;
+    let mut session_config = SessionConfig::default();
+    session_config.keep_alive = Some(Duration::from_secs(limits.idle_timeout_secs));
+    let mut manager = LocalSessionManager::default();
+    manager.session_config = session_config;
+    let manager = Arc::new(manager);
     // Host checking guards desktop MCP servers against DNS rebinding; simweb is a
     // network service (often behind docker's port mapping) guarded by its API keys.
     let config = StreamableHttpServerConfig::default()
         .with_cancellation_token(state.inner.cancel.child_token())
         .disable_allowed_hosts();
-    StreamableHttpService::new(
+    let handler_state = state.clone();
+    let mcp = StreamableHttpService::new(
         move || {
             Ok(SimwebMcp {
-                state: state.clone(),
+                state: handler_state.clone(),
             })
         },
-        Arc::new(LocalSessionManager::default()),
+        Arc::clone(&manager),
         config,
-    )
+    );
+    let sessions = Arc::new(Sessions {
+        manager,
+        by_client: Mutex::new(BTreeMap::new()),
+        max_total: limits.max_sessions,
+        max_per_client: limits.max_sessions_per_client,
+    });
+    Router::new()
+        .fallback_service(mcp)
+        .layer(middleware::from_fn_with_state(sessions, limit_sessions))
+}
+
+/// Open sessions by client, to bound them (the API-key middleware has already run, so
+/// the caller's [`Client`] is known).
+struct Sessions {
+    manager: Arc<LocalSessionManager>,
+    by_client: Mutex<BTreeMap<String, BTreeSet<Arc<str>>>>,
+    max_total: usize,
+    max_per_client: usize,
+}
+
+/// A request without `Mcp-Session-Id` opens a session: refused with 503 when the server
+/// holds `mcp.max_sessions`, with 429 when this client holds `max_sessions_per_client`.
+/// Sessions that expired or were closed are forgotten before counting.
+async fn limit_sessions(
+    State(sessions): State<Arc<Sessions>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.headers().contains_key(HEADER_SESSION_ID) || request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    let client = request
+        .extensions()
+        .get::<Client>()
+        .map(|c| c.0.clone())
+        .unwrap_or_default();
+    let total = {
+        let live = sessions.manager.sessions.read().await;
+        let mut by_client = sessions.by_client.lock().unwrap_or_else(|p| p.into_inner());
+        by_client.retain(|_, ids| {
+            ids.retain(|id| live.contains_key(id));
+            !ids.is_empty()
+        });
+        if by_client.get(&client).map_or(0, BTreeSet::len) >= sessions.max_per_client {
+            return ApiError::RateLimited(Duration::from_secs(5)).into_response();
+        }
+        live.len()
+    };
+    if total >= sessions.max_total {
+        return ApiError::Saturated {
+            message: format!("MCP session limit reached ({total} open); retry later"),
+            retry_after: Duration::from_secs(5),
+        }
+        .into_response();
+    }
+    let response = next.run(request).await;
+    if let Some(id) = response
+        .headers()
+        .get(HEADER_SESSION_ID)
+        .and_then(|v| v.to_str().ok())
+    {
+        let mut by_client = sessions.by_client.lock().unwrap_or_else(|p| p.into_inner());
+        by_client.entry(client).or_default().insert(Arc::from(id));
+    }
+    response
 }
 
 /// One MCP session's handler: a view of the shared tool layer.

@@ -206,20 +206,39 @@ pub struct Readiness {
     pub documents: usize,
     pub tools: Vec<String>,
     pub python: bool,
+    /// Why the server is not ready (absent when it is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
+
+/// A flush of the episode store running longer than this means the store (or its
+/// disk) is wedged: episode calls would hang, so the server is not ready.
+const STORE_STALL: Duration = Duration::from_secs(10);
 
 #[utoipa::path(get, path = "/readyz", responses(
     (status = 200, body = Readiness, description = "Corpus loaded, tools registered, sandbox compiled"),
-    (status = 503, body = Readiness, description = "Shutting down")))]
+    (status = 503, body = Readiness, description = "Shutting down, or the episode store is wedged")))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let inner = &state.inner;
-    let ready = !inner.shutting_down.load(Ordering::SeqCst);
+    let reason = if inner.shutting_down.load(Ordering::SeqCst) {
+        Some("shutting down".to_string())
+    } else {
+        match inner.episodes.store().stalled_for() {
+            Some(stall) if stall >= STORE_STALL => Some(format!(
+                "episode store: a flush has been running for {} s",
+                stall.as_secs()
+            )),
+            _ => None,
+        }
+    };
+    let ready = reason.is_none();
     let body = Readiness {
         ready,
         snapshot_id: inner.corpus.snapshot_id().to_string(),
         documents: inner.corpus.counts().0,
         tools: inner.toolbox.names(),
         python: inner.sandbox.is_some(),
+        reason,
     };
     let status = if ready {
         StatusCode::OK
@@ -459,9 +478,11 @@ pub async fn call_batch(
     responses((status = 200, body = Created), (status = 422, description = "Unknown tool or bad limits")))]
 pub async fn create_episode(
     State(state): State<AppState>,
+    axum::Extension(auth): axum::Extension<Client>,
     ApiJson(request): ApiJson<CreateEpisode>,
 ) -> Result<Json<Created>, ApiError> {
-    Ok(Json(state.inner.episodes.create(request).await?))
+    let owner = client_of(Some(&auth));
+    Ok(Json(state.inner.episodes.create(request, &owner).await?))
 }
 
 /// `POST /v1/episodes/{id}/step` body.
@@ -500,6 +521,8 @@ pub async fn step_episode(
 pub async fn get_episode(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    axum::Extension(auth): axum::Extension<Client>,
 ) -> Result<Json<Episode>, ApiError> {
-    Ok(Json(state.inner.episodes.get(&id)?))
+    let owner = client_of(Some(&auth));
+    Ok(Json(state.inner.episodes.get(&id, &owner)?))
 }

@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use axum::Router;
 use simweb_sandbox::{Sandbox, SandboxConfig};
-use simweb_tools::{register_corpus_tools, Toolbox};
+use simweb_tools::{Toolbox, ToolboxSpec};
 use simweb_wikidump::Corpus;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::accept::ConnLimits;
 use crate::config::{ConfigError, ServeConfig};
 use crate::episodes::{EpisodeEngine, EpisodeStore, StoreError};
 use crate::metrics::HttpMetrics;
@@ -101,13 +102,13 @@ impl Server {
         sandbox: Option<Sandbox>,
     ) -> Result<Server, ServeError> {
         config.validate()?;
-        let mut toolbox =
-            Toolbox::new(corpus.snapshot_id(), config.layers.clone()).map_err(ServeError::Tools)?;
-        register_corpus_tools(&mut toolbox, Arc::clone(&corpus), &config.tools);
+        let mut spec = ToolboxSpec::new(Arc::clone(&corpus))
+            .layers(config.layers.clone())
+            .tools(config.tools.clone());
         if let Some(sandbox) = &sandbox {
-            register_python(&mut toolbox, sandbox, &config);
+            spec = spec.python(sandbox.clone(), config.python.run.clone());
         }
-        let toolbox = Arc::new(toolbox);
+        let toolbox = Arc::new(spec.build().map_err(ServeError::Tools)?);
         let state_dir = config.effective_state_dir();
         std::fs::create_dir_all(&state_dir).map_err(ServeError::Io)?;
         let store = EpisodeStore::open(&state_dir, Duration::from_secs(config.episodes.ttl_secs))
@@ -176,32 +177,51 @@ impl Server {
             }
         };
         let sweeper = tokio::spawn(sweep_expired(state.clone()));
-        let server = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(on_signal);
+        let signal = tokio::spawn(on_signal);
+        let http = &state.inner.config.http;
+        let limits = ConnLimits {
+            header_read_timeout: Duration::from_millis(http.header_read_timeout_ms),
+            max_connections: http.max_connections,
+        };
+        let server = crate::accept::serve(listener, app, limits, signalled.clone());
         let result = tokio::select! {
-            result = server => result.map_err(ServeError::Io),
+            refused = server => {
+                if refused > 0 {
+                    tracing::warn!(refused, "connections refused at http.max_connections");
+                }
+                Ok(())
+            }
             _ = async { signalled.cancelled().await; tokio::time::sleep(grace).await } => {
                 tracing::warn!(grace_ms = grace.as_millis() as u64, "grace period over; closing remaining connections");
                 Ok(())
             }
         };
+        signal.abort();
         sweeper.abort();
-        state.flush().await;
+        // The grace period bounds shutdown whatever the disk does: a wedged store is
+        // logged and left (sled's log replays what reached it on the next start).
+        if tokio::time::timeout(grace, state.flush(grace))
+            .await
+            .is_err()
+        {
+            tracing::error!(
+                grace_ms = grace.as_millis() as u64,
+                "flushing on shutdown did not finish within the grace period"
+            );
+        }
         result
     }
 }
 
 impl AppState {
-    /// Makes episodes and the persistent tool cache durable.
-    pub(crate) async fn flush(&self) {
-        if let Err(e) = self.inner.episodes.store().flush().await {
+    /// Makes episodes and the persistent tool cache durable, waiting on the episode
+    /// store at most `timeout`.
+    pub(crate) async fn flush(&self, timeout: Duration) {
+        if let Err(e) = self.inner.episodes.store().flush(timeout).await {
             tracing::error!(error = %e, "flushing episodes failed");
         }
         if let Some(cache) = self.inner.toolbox.layers().cache() {
-            cache.flush();
+            let _ = tokio::task::spawn_blocking(move || cache.flush()).await;
         }
     }
 }
@@ -228,10 +248,4 @@ async fn sweep_expired(state: AppState) {
             Err(e) => tracing::warn!(error = %e, "sweeping episodes failed"),
         }
     }
-}
-
-/// Registers the `python` tool (alias `PythonInterpreter`) over the sandbox.
-fn register_python(toolbox: &mut Toolbox, sandbox: &Sandbox, config: &ServeConfig) {
-    let tool = simweb_tools::python::PythonTool::new(sandbox.clone(), config.python.run.clone());
-    simweb_tools::python::register(toolbox, tool);
 }

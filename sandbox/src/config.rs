@@ -70,6 +70,10 @@ pub struct RunOptions {
     pub output_cap: usize,
     /// Seeds WASI randomness and the virtual clock's start; same seed => same bytes.
     pub seed: u64,
+    /// Bytes the call may keep in its scratch dir (`/tmp`).
+    pub scratch_bytes: u64,
+    /// Files and directories the call may create in its scratch dir.
+    pub scratch_files: u64,
 }
 
 impl Default for RunOptions {
@@ -81,6 +85,8 @@ impl Default for RunOptions {
             wall_ms: 60_000,
             output_cap: 1 << 20,
             seed: 0,
+            scratch_bytes: 64 << 20,
+            scratch_files: 1_000,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! What is shared by both engines around one call: the per-call WASI world, how a run
 //! ended, and the mapping from that to an [`Outcome`].
 
-use crate::outcome::{EXIT_ENGINE_ERROR, EXIT_MEMORY, EXIT_TIMEOUT};
+use crate::limits::ScratchQuota;
+use crate::outcome::{EXIT_ENGINE_ERROR, EXIT_MEMORY, EXIT_SCRATCH, EXIT_TIMEOUT};
 use crate::wasi::{self, Io, Mount};
 use crate::{Engine, Outcome, OutcomeKind, RunOptions, SandboxError};
 
@@ -27,6 +28,15 @@ impl Call {
             self.epoch_secs,
             self.opts.output_cap,
             self.scratch,
+        )
+    }
+
+    /// The quota on this call's scratch dir (none without one).
+    pub fn scratch_quota(&self, io: &Io) -> ScratchQuota {
+        ScratchQuota::new(
+            io.scratch_path(),
+            self.opts.scratch_bytes,
+            self.opts.scratch_files,
         )
     }
 }
@@ -61,6 +71,8 @@ pub struct Ended {
     pub io: Option<Io>,
     pub mem_hit: bool,
     pub cpu_exceeded: bool,
+    /// The scratch dir went over its quota (the call was interrupted).
+    pub scratch_exceeded: bool,
 }
 
 impl Ended {
@@ -70,6 +82,7 @@ impl Ended {
             io: None,
             mem_hit: false,
             cpu_exceeded: false,
+            scratch_exceeded: false,
         }
     }
 }
@@ -93,7 +106,9 @@ pub fn classify(ended: Ended, engine: Engine, cap: usize, duration_ms: u64) -> O
             .unwrap_or(0);
         sci_exception = Some(stderr[tb_start..].to_string());
     }
-    let (kind, exit_code) = if ended.cpu_exceeded || matches!(ended.end, End::WallTimeout) {
+    let (kind, exit_code) = if ended.scratch_exceeded {
+        (OutcomeKind::ScratchLimit, EXIT_SCRATCH)
+    } else if ended.cpu_exceeded || matches!(ended.end, End::WallTimeout) {
         (OutcomeKind::Timeout, EXIT_TIMEOUT)
     } else {
         match ended.end {

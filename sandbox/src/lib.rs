@@ -74,6 +74,10 @@ impl Sandbox {
                 "max_concurrency must be at least 1".into(),
             ));
         }
+        let swept = wasi::sweep_stale_scratch();
+        if swept > 0 {
+            tracing::info!(swept, "removed scratch dirs left by killed processes");
+        }
         let paths = Paths::resolve(cfg.home.as_deref(), cfg.cache.as_deref());
         let std = if cfg.std_engine {
             Some(StdEngine::load(&paths, cfg.max_concurrency)?)
@@ -120,6 +124,11 @@ impl Sandbox {
             v.push(Engine::Sci);
         }
         v
+    }
+
+    /// How long a call may wait for a free slot before `Saturated`.
+    pub fn queue_timeout(&self) -> std::time::Duration {
+        self.inner.queue_timeout
     }
 
     /// The artifact/cache directories in use.

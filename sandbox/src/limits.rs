@@ -1,4 +1,7 @@
-//! Per-call limits the store enforces: memory growth and CPU ticks.
+//! Per-call limits the store enforces: memory growth, CPU ticks and the scratch dir's
+//! size.
+
+use std::path::{Path, PathBuf};
 
 use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
 
@@ -53,6 +56,84 @@ impl ResourceLimiter for Limiter {
 pub trait Limited: Send + 'static {
     fn limiter(&mut self) -> &mut Limiter;
     fn cpu(&mut self) -> &mut Cpu;
+    fn scratch(&mut self) -> &mut ScratchQuota;
+}
+
+/// The scratch dir (`/tmp` in the guest) is a real host directory, so its size is capped
+/// here: every [`SCRATCH_CHECK_TICKS`] ticks of guest execution the dir is measured, and a
+/// call past `max_bytes` or `max_files` is interrupted (`OutcomeKind::ScratchLimit`).
+/// Between two checks a guest can overshoot by what it writes in that time (tens of MB at
+/// full disk speed), never by more.
+pub struct ScratchQuota {
+    dir: Option<PathBuf>,
+    max_bytes: u64,
+    max_files: u64,
+    ticks: u64,
+    pub exceeded: bool,
+}
+
+/// How often (in epoch ticks) the scratch dir is measured.
+pub const SCRATCH_CHECK_TICKS: u64 = 5;
+
+impl ScratchQuota {
+    pub fn new(dir: Option<&Path>, max_bytes: u64, max_files: u64) -> Self {
+        ScratchQuota {
+            dir: dir.map(Path::to_path_buf),
+            max_bytes,
+            max_files,
+            ticks: 0,
+            exceeded: false,
+        }
+    }
+
+    /// Called every tick; true once the dir is over its quota.
+    fn tick(&mut self) -> bool {
+        self.ticks += 1;
+        if self.exceeded {
+            return true;
+        }
+        if !self.ticks.is_multiple_of(SCRATCH_CHECK_TICKS) {
+            return false;
+        }
+        if let Some(dir) = &self.dir {
+            self.exceeded = over_quota(dir, self.max_bytes, self.max_files);
+        }
+        self.exceeded
+    }
+
+    /// A last measurement when the call ends (writes after the last tick count too).
+    pub fn finish(&mut self) -> bool {
+        if let Some(dir) = &self.dir {
+            self.exceeded |= over_quota(dir, self.max_bytes, self.max_files);
+        }
+        self.exceeded
+    }
+}
+
+/// Walks `dir` (without following links), stopping as soon as either cap is passed.
+fn over_quota(dir: &Path, max_bytes: u64, max_files: u64) -> bool {
+    let (mut bytes, mut entries) = (0u64, 0u64);
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(next) = stack.pop() {
+        let Ok(read) = std::fs::read_dir(&next) else {
+            continue;
+        };
+        for entry in read.flatten() {
+            entries += 1;
+            let Ok(meta) = entry.metadata() else {
+                continue;
+            };
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else {
+                bytes = bytes.saturating_add(meta.len());
+            }
+            if bytes > max_bytes || entries > max_files {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// CPU budget in epoch ticks observed while guest code ran.
@@ -74,12 +155,15 @@ impl Cpu {
 }
 
 /// Arms the memory limiter and the epoch callback. Each tick the guest yields to the
-/// async executor (so the outer wall-clock timeout can fire and other calls run), and once
-/// the CPU budget is spent the next tick interrupts it.
+/// async executor (so the outer wall-clock timeout can fire and other calls run); once
+/// the CPU budget is spent, or the scratch dir is over its quota, the tick interrupts it.
 pub fn arm<T: Limited>(store: &mut Store<T>) {
     store.limiter(|s| s.limiter());
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|mut ctx| {
+        if ctx.data_mut().scratch().tick() {
+            return Ok(UpdateDeadline::Interrupt);
+        }
         let cpu = ctx.data_mut().cpu();
         cpu.used_ticks += 1;
         if cpu.used_ticks > cpu.budget_ticks {

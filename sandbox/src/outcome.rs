@@ -19,6 +19,9 @@ pub enum OutcomeKind {
     MemoryLimit,
     /// stdout or stderr hit the output cap; what fit is kept, the rest was refused.
     OutputTruncated,
+    /// The program wrote more to its scratch dir (`/tmp`) than the call's quota allows
+    /// (`RunOptions::scratch_bytes` / `scratch_files`) and was stopped.
+    ScratchLimit,
     /// The engine failed in a way that is not the program's fault (trap, bad input).
     EngineError { message: String },
 }
@@ -32,6 +35,7 @@ impl OutcomeKind {
             OutcomeKind::Timeout => "timeout",
             OutcomeKind::MemoryLimit => "memory_limit",
             OutcomeKind::OutputTruncated => "output_truncated",
+            OutcomeKind::ScratchLimit => "scratch_limit",
             OutcomeKind::EngineError { .. } => "engine_error",
         }
     }
@@ -45,7 +49,7 @@ pub struct Outcome {
     /// Captured stderr, same cap.
     pub stderr: String,
     /// Process-style exit status: 0 ok, 1 uncaught exception, `n` for `sys.exit(n)`,
-    /// 124 timeout, 137 memory limit, 125 engine error.
+    /// 124 timeout, 137 memory limit, 153 scratch quota (as for SIGXFSZ), 125 engine error.
     pub exit_code: i32,
     pub kind: OutcomeKind,
     /// The engine that ran it (resolved from `EngineChoice::Auto`).
@@ -72,3 +76,4 @@ impl Outcome {
 pub(crate) const EXIT_TIMEOUT: i32 = 124;
 pub(crate) const EXIT_ENGINE_ERROR: i32 = 125;
 pub(crate) const EXIT_MEMORY: i32 = 137;
+pub(crate) const EXIT_SCRATCH: i32 = 153;

@@ -7,7 +7,7 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 
 use crate::artifacts::{self, Paths};
 use crate::exec::{Call, End, Ended};
-use crate::limits::{self, Cpu, Limited, Limiter};
+use crate::limits::{self, Cpu, Limited, Limiter, ScratchQuota};
 use crate::wasi::Mount;
 use crate::{Engine, SandboxError};
 
@@ -49,6 +49,7 @@ pub struct SciState {
     wasi: WasiP1Ctx,
     limiter: Limiter,
     cpu: Cpu,
+    scratch: ScratchQuota,
 }
 
 impl Limited for SciState {
@@ -57,6 +58,9 @@ impl Limited for SciState {
     }
     fn cpu(&mut self) -> &mut Cpu {
         &mut self.cpu
+    }
+    fn scratch(&mut self) -> &mut ScratchQuota {
+        &mut self.scratch
     }
 }
 
@@ -138,6 +142,7 @@ impl SciEngine {
             wasi: builder.build_p1(),
             limiter: Limiter::new(call.opts.memory_bytes),
             cpu: Cpu::new(call.opts.cpu_ms),
+            scratch: call.scratch_quota(&io),
         };
         let mut store = Store::new(&self.engine, state);
         limits::arm(&mut store);
@@ -152,9 +157,9 @@ impl SciEngine {
             run.call_async(&mut store, ()).await
         };
         let raw = tokio::time::timeout(call.opts.wall(), run).await;
-        let (mem_hit, cpu_exceeded) = {
+        let (mem_hit, cpu_exceeded, scratch_exceeded) = {
             let s = store.data_mut();
-            (s.limiter.hit, s.cpu.exceeded)
+            (s.limiter.hit, s.cpu.exceeded, s.scratch.finish())
         };
         drop(store);
         let end = match raw {
@@ -167,6 +172,7 @@ impl SciEngine {
             io: Some(io),
             mem_hit,
             cpu_exceeded,
+            scratch_exceeded,
         }
     }
 }

@@ -8,7 +8,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::artifacts::{self, Paths};
 use crate::exec::{Call, Ended};
-use crate::limits::{self, Cpu, Limited, Limiter};
+use crate::limits::{self, Cpu, Limited, Limiter, ScratchQuota};
 use crate::wasi::Mount;
 use crate::{Engine, SandboxError};
 
@@ -20,6 +20,7 @@ pub struct StdState {
     table: ResourceTable,
     limiter: Limiter,
     cpu: Cpu,
+    scratch: ScratchQuota,
 }
 
 impl WasiView for StdState {
@@ -37,6 +38,9 @@ impl Limited for StdState {
     }
     fn cpu(&mut self) -> &mut Cpu {
         &mut self.cpu
+    }
+    fn scratch(&mut self) -> &mut ScratchQuota {
+        &mut self.scratch
     }
 }
 
@@ -102,6 +106,7 @@ impl StdEngine {
             table: ResourceTable::new(),
             limiter: Limiter::new(call.opts.memory_bytes),
             cpu: Cpu::new(call.opts.cpu_ms),
+            scratch: call.scratch_quota(&io),
         };
         let mut store = Store::new(&self.engine, state);
         limits::arm(&mut store);
@@ -113,9 +118,9 @@ impl StdEngine {
             wasmtime::Result::Ok(result)
         };
         let raw = tokio::time::timeout(call.opts.wall(), run).await;
-        let (mem_hit, cpu_exceeded) = {
+        let (mem_hit, cpu_exceeded, scratch_exceeded) = {
             let s = store.data_mut();
-            (s.limiter.hit, s.cpu.exceeded)
+            (s.limiter.hit, s.cpu.exceeded, s.scratch.finish())
         };
         drop(store);
         let end = match raw {
@@ -129,6 +134,7 @@ impl StdEngine {
             io: Some(io),
             mem_hit,
             cpu_exceeded,
+            scratch_exceeded,
         }
     }
 }

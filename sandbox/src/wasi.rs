@@ -70,6 +70,46 @@ pub struct Io {
     pub _scratch: Option<tempfile::TempDir>,
 }
 
+impl Io {
+    pub fn scratch_path(&self) -> Option<&std::path::Path> {
+        self._scratch.as_ref().map(tempfile::TempDir::path)
+    }
+}
+
+/// Scratch dirs are `$TMPDIR/simweb-scratch-{pid}-XXXXXX`: the pid lets a later process
+/// tell a killed call's leftover from a live one ([`sweep_stale_scratch`]).
+const SCRATCH_PREFIX: &str = "simweb-scratch-";
+
+/// Removes scratch dirs left by processes that are gone (a kill -9 mid-call skips the
+/// `TempDir` drop). Liveness is read from `/proc`; elsewhere nothing is swept. Returns
+/// how many were removed.
+pub fn sweep_stale_scratch() -> usize {
+    let proc_fs = std::path::Path::new("/proc");
+    if !proc_fs.join("self").exists() {
+        return 0;
+    }
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(SCRATCH_PREFIX)) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == std::process::id() || proc_fs.join(pid.to_string()).exists() {
+            continue;
+        }
+        if std::fs::remove_dir_all(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// Builds the WASI context for one call.
 pub fn builder(
     mounts: &[Mount],
@@ -103,7 +143,7 @@ pub fn builder(
     }
     let scratch = if scratch {
         let dir = tempfile::Builder::new()
-            .prefix("simweb-scratch-")
+            .prefix(&format!("{SCRATCH_PREFIX}{}-", std::process::id()))
             .tempdir()
             .map_err(|e| SandboxError::io("creating the scratch dir", e))?;
         b.preopened_dir(dir.path(), "/tmp", FsPerms::ReadWrite)

@@ -82,7 +82,7 @@ EOF
 # writes JSON text and builds no index) on the same bz2, interleaved, at 1 and 2 workers.
 # Writes target/bench/ingest-full.md.
 simweb="${SIMWEB_BIN:-target/release/simweb}"
-[ -n "${SIMWEB_BIN:-}" ] || cargo build -q --release -p simweb-env-api
+[ -n "${SIMWEB_BIN:-}" ] || cargo build -q --release -p simweb --bin simweb
 
 for threads in 1 2; do
   for _ in $(seq "$rounds"); do

@@ -8,8 +8,8 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 export SIMWEB_HOME="${SIMWEB_HOME:-$root/.simweb}"
 mkdir -p target/bench
-# `cargo test --bench` builds the bench in the dev profile, where every crate (deps and
+# `cargo run --example` builds it in the dev profile, where every crate (deps and
 # simweb-policy) is opt-level 3: the same code as release, without a second full build.
-cargo test -q -p simweb-policy --bench tokens_per_sec -- \
+cargo run -q -p simweb-policy --example tokens_per_sec -- \
   --runs "${RUNS:-5}" --new "${NEW_TOKENS:-64}" --threads "${THREADS:-2}" --ep "${EP:-cpu}" \
   | tee target/bench/policy.md

@@ -44,7 +44,7 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import bm25s, fastapi
   "$PY_SYS" -m venv "$venv"
   "$venv/bin/pip" install -q --require-hashes -r scripts/requirements-bench.txt >&2
 fi
-[ -x "$bin" ] || cargo build -q --release -p simweb-env-api
+[ -x "$bin" ] || cargo build -q --release -p simweb --bin simweb
 cargo build -q --release -p simweb-tools --example search_bench
 search_bench="${CARGO_TARGET_DIR:-target}/release/examples/search_bench"
 

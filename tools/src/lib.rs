@@ -2,10 +2,12 @@
 //!
 //! - [`Tool`]: the abstraction every tool implements (name, OpenAI schema, typed
 //!   arguments via [`parse_args`], a call returning text + structured data).
-//! - [`Toolbox`]: tools by name, each behind the same [`layer`] stack.
+//! - [`Toolbox`]: tools by name, each behind the same [`layer`] stack; [`ToolboxSpec`]
+//!   assembles the standard one (corpus tools + sandboxed Python) for every front door.
 //! - [`layer`]: cache, retry, rate limits, backpressure, timeouts, record/replay,
 //!   fault injection, metrics.
 
+pub mod assemble;
 pub mod builtin;
 pub mod error;
 pub mod format;
@@ -21,6 +23,7 @@ pub mod tool;
 pub mod visit;
 pub mod wikiurl;
 
+pub use assemble::ToolboxSpec;
 pub use builtin::{register_corpus_tools, CorpusToolsConfig};
 pub use error::{SetupError, ToolError};
 pub use layer::{

@@ -88,6 +88,12 @@ pub fn agent_text(o: &Outcome, output_cap: usize) -> String {
         OutcomeKind::MemoryLimit if !stderr.contains("MemoryError") => {
             stderr.push_str("MemoryError: the program ran out of memory");
         }
+        OutcomeKind::ScratchLimit => {
+            if !stderr.is_empty() && !stderr.ends_with('\n') {
+                stderr.push('\n');
+            }
+            stderr.push_str("OSError: [Errno 122] Disk quota exceeded: the program wrote too much to /tmp and was stopped");
+        }
         _ => {}
     }
     let mut parts = Vec::new();

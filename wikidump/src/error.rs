@@ -41,6 +41,8 @@ pub enum IngestError {
     Index { path: PathBuf, message: String },
     #[error("output {path}: {message}")]
     Output { path: PathBuf, message: String },
+    #[error("the inputs hold no articles ({skipped} pages skipped); refusing to publish an empty corpus (allow it explicitly: `simweb ingest --allow-empty`)")]
+    NoArticles { skipped: u64 },
     #[error("ingest worker failed: {0}")]
     Worker(String),
 }

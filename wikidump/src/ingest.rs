@@ -49,6 +49,9 @@ pub struct IngestOptions {
     pub threads: usize,
     /// Draw a progress bar on stderr (it hides itself when stderr is not a terminal).
     pub progress: bool,
+    /// Publish a corpus without a single article. Off by default: an input that turns
+    /// out empty (a header-only dump, the wrong namespace) must not replace a good corpus.
+    pub allow_empty: bool,
 }
 
 /// What an ingest did (the manifest plus timing).
@@ -151,8 +154,9 @@ pub fn ingest(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "data".into());
+    sweep_stale_builds(&parent, &name);
     let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.ingest-"))
+        .prefix(&format!(".{name}.ingest-{}-", std::process::id()))
         .tempdir_in(&parent)
         .map_err(|source| IngestError::Io {
             path: parent.clone(),
@@ -205,6 +209,11 @@ pub fn ingest(
             counts: counts[i].clone(),
         });
     }
+    if totals.articles == 0 && !opts.allow_empty {
+        return Err(IngestError::NoArticles {
+            skipped: totals.skipped,
+        });
+    }
     let languages: Vec<Lang> = {
         let mut l: Vec<Lang> = crate::index::languages_in(tmp.path());
         l.sort();
@@ -228,6 +237,8 @@ pub fn ingest(
         path: manifest_path.clone(),
         source,
     })?;
+    // Again at the end: a server may have opened the old corpus while this one was built.
+    check_output(out)?;
     publish(tmp.keep(), out)?;
     Ok(IngestReport {
         out: out.to_path_buf(),
@@ -235,6 +246,40 @@ pub fn ingest(
         elapsed: started.elapsed(),
         uncompressed_bytes: uncompressed,
     })
+}
+
+/// Removes `.{name}.ingest-{pid}-*` build dirs beside the output whose process is gone
+/// (a killed ingest cannot clean up after itself). Best effort: a dir that cannot be
+/// removed is logged and left. Liveness is read from `/proc`, so elsewhere nothing is swept.
+fn sweep_stale_builds(parent: &Path, name: &str) {
+    let prefix = format!(".{name}.ingest-");
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == std::process::id() || !Path::new("/proc/self").exists() {
+            continue;
+        }
+        if Path::new("/proc").join(pid.to_string()).exists() {
+            continue;
+        }
+        let path = entry.path();
+        match std::fs::remove_dir_all(&path) {
+            Ok(()) => {
+                tracing::info!(path = %path.display(), pid, "removed the build dir of a dead ingest")
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "could not remove a stale ingest build dir")
+            }
+        }
+    }
 }
 
 /// Format by content (never by name); an empty or unknown file fails the whole ingest
@@ -274,13 +319,34 @@ fn check_output(out: &Path) -> Result<(), IngestError> {
         && std::fs::read_dir(out)
             .map(|mut d| d.next().is_none())
             .unwrap_or(false);
-    if is_corpus || is_empty_dir {
+    if is_corpus {
+        refuse_if_open(out)
+    } else if is_empty_dir {
         Ok(())
     } else {
         Err(IngestError::Output {
             path: out.to_path_buf(),
             message: "exists and is not a simweb corpus; refusing to replace it".into(),
         })
+    }
+}
+
+/// A corpus that a process has open (a running `simweb serve`) holds sled's exclusive
+/// lock on `store/db`. Replacing it under that process would leave it serving the
+/// deleted old snapshot, so the ingest is refused, naming the reason, instead. The probe
+/// uses the same advisory lock (flock), so it never disturbs the holder.
+fn refuse_if_open(out: &Path) -> Result<(), IngestError> {
+    let db = out.join("store").join("db");
+    let Ok(file) = std::fs::OpenOptions::new().read(true).write(true).open(&db) else {
+        return Ok(());
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(IngestError::Output {
+            path: out.to_path_buf(),
+            message: "the corpus is open in another process (a running `simweb serve`?); stop it, or ingest into a new directory and point the server there".into(),
+        }),
+        Err(std::fs::TryLockError::Error(_)) => Ok(()),
     }
 }
 

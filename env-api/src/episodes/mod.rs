@@ -13,6 +13,7 @@
 pub mod store;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -103,6 +104,10 @@ pub struct StepRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Episode {
     pub id: String,
+    /// The client (API-key fingerprint, else `X-Simweb-Client`, else `anonymous`) that
+    /// created the episode: the only one that may read or step it.
+    #[serde(default)]
+    pub owner: String,
     pub seed: u64,
     pub task: Task,
     pub tools: Vec<String>,
@@ -202,7 +207,8 @@ impl EpisodeEngine {
         self.toolbox.get(name).map(|tool| tool.schema())
     }
 
-    pub async fn create(&self, request: CreateEpisode) -> Result<Created, ApiError> {
+    /// Starts an episode owned by `owner` (the calling client).
+    pub async fn create(&self, request: CreateEpisode, owner: &str) -> Result<Created, ApiError> {
         let task = request.task.unwrap_or(Task {
             question: String::new(),
             answers: Vec::new(),
@@ -249,9 +255,11 @@ impl EpisodeEngine {
         let messages = react::initial_messages(&system, &task.question);
 
         let counter = self.store.next_counter().map_err(internal)?;
-        let id = episode_id(seed, &task, &tools, max_turns, counter);
+        let salt = self.store.id_salt().map_err(internal)?;
+        let id = episode_id(&salt, seed, &task, &tools, max_turns, counter);
         let episode = Episode {
             id: id.clone(),
+            owner: owner.to_string(),
             seed,
             task,
             tools: tools.clone(),
@@ -285,10 +293,13 @@ impl EpisodeEngine {
         names
     }
 
-    pub fn get(&self, id: &str) -> Result<Episode, ApiError> {
+    /// The episode, if `owner` created it (any other caller gets the same 404 as for
+    /// an unknown id, so ids cannot be probed).
+    pub fn get(&self, id: &str, owner: &str) -> Result<Episode, ApiError> {
         self.store
             .get(id)
             .map_err(internal)?
+            .filter(|episode| episode.owner == owner)
             .ok_or_else(|| not_found(id))
     }
 
@@ -306,6 +317,7 @@ impl EpisodeEngine {
             .store
             .get(id)
             .map_err(internal)?
+            .filter(|episode| episode.owner == client)
             .ok_or_else(|| not_found(id))?;
         if episode.status != Status::Running {
             return Err(ApiError::Conflict(format!(
@@ -524,11 +536,22 @@ fn render_call(call: &ToolCall) -> String {
 }
 
 /// `ep-` + 20 hex digits of sha256(seed, task, tools, max_turns, creation counter).
-fn episode_id(seed: u64, task: &Task, tools: &[String], max_turns: u32, counter: u64) -> String {
+/// The episode handle: a hash of its inputs, the store's creation counter and the
+/// store's secret salt. The salt makes handles unguessable (they cannot be recomputed
+/// from a task and seed); what is reproducible is the trajectory, never the handle.
+fn episode_id(
+    salt: &[u8],
+    seed: u64,
+    task: &Task,
+    tools: &[String],
+    max_turns: u32,
+    counter: u64,
+) -> String {
     let task_json = serde_json::to_value(task).unwrap_or(Value::Null);
     let mut hasher = Sha256::new();
+    hasher.update(salt);
     for part in [
-        "simweb-episode/v1".to_string(),
+        "simweb-episode/v2".to_string(),
         seed.to_string(),
         canonical_json(&task_json),
         tools.join("\u{1f}"),
@@ -547,7 +570,13 @@ fn not_found(id: &str) -> ApiError {
 }
 
 fn internal(error: StoreError) -> ApiError {
-    ApiError::Internal(error.to_string())
+    match error {
+        StoreError::Stalled(_) => ApiError::Saturated {
+            message: error.to_string(),
+            retry_after: Duration::from_secs(5),
+        },
+        other => ApiError::Internal(other.to_string()),
+    }
 }
 
 #[cfg(test)]
@@ -562,10 +591,11 @@ mod tests {
             answers: vec!["a".into()],
         };
         let tools = vec!["search".to_string()];
-        let a = episode_id(1, &task, &tools, 10, 1);
-        assert_eq!(a, episode_id(1, &task, &tools, 10, 1));
-        assert_ne!(a, episode_id(2, &task, &tools, 10, 1));
-        assert_ne!(a, episode_id(1, &task, &tools, 10, 2));
+        let a = episode_id(b"salt", 1, &task, &tools, 10, 1);
+        assert_eq!(a, episode_id(b"salt", 1, &task, &tools, 10, 1));
+        assert_ne!(a, episode_id(b"salt", 2, &task, &tools, 10, 1));
+        assert_ne!(a, episode_id(b"salt", 1, &task, &tools, 10, 2));
+        assert_ne!(a, episode_id(b"other", 1, &task, &tools, 10, 1));
         assert!(a.starts_with("ep-") && a.len() == 23);
     }
 

@@ -2,9 +2,14 @@
 //! fsync before the next, so a killed run leaves at most one partial last line. Opening
 //! an existing file cuts such a line off and reports the (task, sample) pairs already
 //! done, which the runner then skips.
+//!
+//! One writer per file: opening takes an exclusive lock on `<file>.lock` (holding the
+//! writer's pid) for as long as the `TrajectoryFile` lives, so a second run on the same
+//! `--out` fails at once naming the first, instead of interleaving duplicate lines. A file
+//! that already holds a (task, sample) twice is refused rather than miscounted.
 
-use std::collections::BTreeSet;
-use std::fs::{File, OpenOptions};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -18,6 +23,8 @@ use super::trajectory::Trajectory;
 pub struct TrajectoryFile {
     path: PathBuf,
     file: File,
+    /// Held (locked) for the life of the writer.
+    _lock: File,
 }
 
 /// What an existing trajectory file already holds.
@@ -44,6 +51,7 @@ impl TrajectoryFile {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(err)?;
         }
+        let lock = lock_writer(path)?;
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
@@ -72,6 +80,7 @@ impl TrajectoryFile {
         }
         let text = std::str::from_utf8(&bytes[..complete])
             .map_err(|e| RolloutError::output(path, format!("not UTF-8: {e}")))?;
+        let mut first_line: BTreeMap<(String, usize), usize> = BTreeMap::new();
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
@@ -81,13 +90,27 @@ impl TrajectoryFile {
             };
             let key: Key = serde_json::from_str(line).map_err(bad)?;
             let row: SummaryRow = serde_json::from_str(line).map_err(bad)?;
-            existing.done.insert((key.task_id, key.sample));
+            let pair = (key.task_id, key.sample);
+            if let Some(first) = first_line.get(&pair) {
+                return Err(RolloutError::output(
+                    path,
+                    format!(
+                        "line {} repeats task {:?} sample {} of line {first}: two runs wrote this file at once; keep one line per (task, sample) before resuming",
+                        i + 1,
+                        pair.0,
+                        pair.1
+                    ),
+                ));
+            }
+            first_line.insert(pair.clone(), i + 1);
+            existing.done.insert(pair);
             existing.rows.push(row);
         }
         Ok((
             TrajectoryFile {
                 path: path.to_owned(),
                 file,
+                _lock: lock,
             },
             existing,
         ))
@@ -107,4 +130,44 @@ impl TrajectoryFile {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// `<path>.lock`, exclusively locked and holding this process's pid; fails naming the
+/// pid of the process that holds it.
+fn lock_writer(path: &Path) -> Result<File, RolloutError> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let lock_path = PathBuf::from(name);
+    let err = |e: std::io::Error| RolloutError::output(&lock_path, e);
+    let mut lock = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(err)?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = lock.read_to_string(&mut holder);
+            let holder = holder.trim();
+            let who = if holder.is_empty() {
+                "another process".to_string()
+            } else {
+                format!("another process (pid {holder})")
+            };
+            return Err(RolloutError::output(
+                path,
+                format!(
+                    "{who} is writing this file; wait for it to finish or choose another output"
+                ),
+            ));
+        }
+        Err(TryLockError::Error(e)) => return Err(err(e)),
+    }
+    lock.set_len(0).map_err(err)?;
+    lock.write_all(format!("{}\n", std::process::id()).as_bytes())
+        .map_err(err)?;
+    Ok(lock)
 }

@@ -1,0 +1,62 @@
+//! `simweb ingest`: dumps (MediaWiki XML/bz2, ZIM, JSONL) -> a published corpus data dir.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use simweb_wikidump::chinese::ZhVariant;
+use simweb_wikidump::{IngestOptions, Lang};
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Data dir to create or replace (replaced atomically, only when the ingest succeeds).
+    #[arg(long, env = "SIMWEB_DATA")]
+    pub out: PathBuf,
+    /// Chinese variant that conversion markup resolves to.
+    #[arg(long, default_value = "hans", value_parser = parse_variant)]
+    pub zh_variant: ZhVariant,
+    /// Language for inputs that do not declare one (JSONL): en or zh.
+    #[arg(long, value_parser = parse_lang)]
+    pub lang_hint: Option<Lang>,
+    /// Cleaning threads (0 = all cores).
+    #[arg(long, default_value_t = 0, env = "SIMWEB_INGEST_THREADS")]
+    pub threads: usize,
+    /// Publish the corpus even when the inputs hold no article (by default an empty
+    /// result is refused and an existing corpus at --out is kept).
+    #[arg(long)]
+    pub allow_empty: bool,
+    /// Input files; format detected from content. Several inputs make one corpus.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+}
+
+pub fn parse_lang(s: &str) -> Result<Lang, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "en" => Ok(Lang::En),
+        "zh" => Ok(Lang::Zh),
+        other => Err(format!("unknown language {other:?} (expected en or zh)")),
+    }
+}
+
+fn parse_variant(s: &str) -> Result<ZhVariant, String> {
+    s.parse()
+}
+
+pub fn run(args: IngestArgs) -> anyhow::Result<()> {
+    let opts = IngestOptions {
+        zh_variant: args.zh_variant,
+        lang_hint: args.lang_hint,
+        threads: args.threads,
+        progress: true,
+        allow_empty: args.allow_empty,
+    };
+    let report = simweb_wikidump::ingest(&args.inputs, &args.out, &opts).with_context(|| {
+        format!(
+            "ingest into {} failed (nothing was published)",
+            args.out.display()
+        )
+    })?;
+    eprint!("{}", report.summary());
+    println!("{}", report.out.display());
+    Ok(())
+}

@@ -1,0 +1,232 @@
+//! The `simweb` binary's corpus and tool commands as a user runs them: real dumps in,
+//! real index and store out, clear errors (and nothing published) on bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use super::support::simweb;
+use serde_json::Value;
+use simweb_testkit::{sample, ENWIKI, ZHWIKI, ZIM};
+
+fn ok(args: &[&str]) -> String {
+    let out = simweb(args);
+    assert!(
+        out.status.success(),
+        "simweb {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn ingest(out: &Path, inputs: &[PathBuf]) -> Output {
+    let mut args = vec![
+        "ingest".to_string(),
+        "--out".into(),
+        out.display().to_string(),
+    ];
+    args.extend(inputs.iter().map(|p| p.display().to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    simweb(&args)
+}
+
+#[test]
+fn ingest_stats_get_search_and_tool_over_the_real_dumps() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("corpus");
+    let inputs = [sample(ENWIKI), sample(ZIM), sample(ZHWIKI)];
+    let out = ingest(&data, &inputs);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        data.display().to_string()
+    );
+    let data = data.to_str().unwrap();
+
+    let stats: Value =
+        serde_json::from_str(&ok(&["corpus", "stats", "--data", data, "--json"])).unwrap();
+    let snapshot = stats["snapshot_id"].as_str().unwrap();
+    assert_eq!(snapshot.len(), 64, "{stats}");
+    let human = ok(&["corpus", "stats", "--data", data]);
+    assert!(
+        human.contains(snapshot) && human.contains("en, zh"),
+        "{human}"
+    );
+
+    // A title, a redirect and a URL with a fragment all reach the page.
+    let page = ok(&["corpus", "get", "--data", data, "Albedo"]);
+    assert!(
+        page.starts_with("# Albedo\nhttps://en.wikipedia.org/wiki/Albedo\n"),
+        "{page}"
+    );
+    assert!(page.contains("sunlight"), "{page}");
+    let by_url = ok(&[
+        "corpus",
+        "get",
+        "--data",
+        data,
+        "https://en.wikipedia.org/wiki/Albedo",
+    ]);
+    assert_eq!(by_url, page);
+    let doc: Value = serde_json::from_str(&ok(&[
+        "corpus",
+        "get",
+        "--data",
+        data,
+        "--json",
+        "Ray Charles",
+    ]))
+    .unwrap();
+    assert_eq!(doc["title"], "Ray Charles");
+    let all: String = doc["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["text"].as_str().unwrap())
+        .collect();
+    assert!(
+        !all.contains("This article is issued from"),
+        "ZIM footer leaked: {all}"
+    );
+
+    // Search: each URL once (the ZIM's stored copy of a redirect is a redirect).
+    let hits: Value = serde_json::from_str(&ok(&[
+        "search",
+        "--data",
+        data,
+        "--json",
+        "--top-k",
+        "10",
+        "Ray Charles",
+    ]))
+    .unwrap();
+    let urls: Vec<&str> = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        urls[0], "https://en.wikipedia.org/wiki/Ray_Charles",
+        "{urls:?}"
+    );
+    let mut unique = urls.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), urls.len(), "duplicate hits: {urls:?}");
+    let zh: Value =
+        serde_json::from_str(&ok(&["search", "--data", data, "--json", "数学"])).unwrap();
+    assert!(
+        zh[0]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://zh.wikipedia.org/wiki/"),
+        "{zh}"
+    );
+
+    // The agent-facing tool text, byte-identical across runs.
+    let args = r#"{"query":["Ray Charles"]}"#;
+    let first = ok(&["tool", "search", args, "--data", data]);
+    assert!(
+        first.starts_with("A Google search for 'Ray Charles' found"),
+        "{first}"
+    );
+    assert_eq!(ok(&["tool", "search", args, "--data", data]), first);
+    // One OpenAI function schema per line.
+    let names: Vec<String> = ok(&["tool", "list", "--data", data])
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["function"]["name"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(names[..2], ["search", "visit"], "{names:?}");
+
+    // Piped into a reader that has already gone (`| true` closes the pipe before the
+    // corpus is open), a printing command ends quietly instead of panicking.
+    let piped = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' corpus get --data '{data}' 'Ray Charles' | true",
+            env!("CARGO_BIN_EXE_simweb")
+        ))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&piped.stderr);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+        "{stderr}"
+    );
+
+    // A second ingest over the same dir replaces it atomically.
+    let again = ingest(Path::new(data), &inputs[..1]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let stats2: Value =
+        serde_json::from_str(&ok(&["corpus", "stats", "--data", data, "--json"])).unwrap();
+    assert_ne!(stats2["snapshot_id"], stats["snapshot_id"]);
+}
+
+#[test]
+fn a_truncated_dump_fails_clearly_and_leaves_the_published_corpus_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("corpus");
+    let good = sample(ZHWIKI);
+    assert!(ingest(&data, std::slice::from_ref(&good)).status.success());
+    let before = ok(&[
+        "corpus",
+        "stats",
+        "--data",
+        data.to_str().unwrap(),
+        "--json",
+    ]);
+
+    let bytes = std::fs::read(&good).unwrap();
+    let truncated = dir.path().join("truncated.xml");
+    std::fs::write(&truncated, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let out = ingest(&data, std::slice::from_ref(&truncated));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("truncated.xml"),
+        "the error names the file: {err}"
+    );
+    assert!(err.contains("nothing was published"), "{err}");
+    assert_eq!(
+        ok(&[
+            "corpus",
+            "stats",
+            "--data",
+            data.to_str().unwrap(),
+            "--json"
+        ]),
+        before
+    );
+
+    let missing = simweb(&[
+        "corpus",
+        "stats",
+        "--data",
+        dir.path().join("nope").to_str().unwrap(),
+    ]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nope"));
+}
+
+#[test]
+fn python_runs_in_the_sandbox_and_hostile_code_gets_a_clean_error() {
+    let out = ok(&["python", "-c", "print(sum(range(10)))"]);
+    assert_eq!(out, "45\n");
+    let hostile = simweb(&["python", "-c", "open('/etc/passwd').read()"]);
+    assert!(!hostile.status.success());
+    let err = String::from_utf8_lossy(&hostile.stderr);
+    assert!(err.contains("Error"), "{err}");
+}

@@ -1,0 +1,5 @@
+//! simweb-wikidump's integration tests: one binary (shared fixtures are built once per
+//! process by simweb-testkit), one module per concern.
+
+mod corpus;
+mod mediawiki_dumps;
