@@ -86,10 +86,11 @@ impl<R: BufRead> PageReader<R> {
         let mut stack: Vec<String> = Vec::new();
         let mut saw_root = false;
         loop {
+            let start = self.reader.buffer_position();
             let event = self
                 .reader
                 .read_event_into(&mut self.buf)
-                .map_err(|e| xml_error(e, &self.reader, &self.path, None))?;
+                .map_err(|e| xml_error(e, start, &self.reader, &self.path, None))?;
             match event {
                 Event::Start(e) => {
                     let name = e.name().as_ref().to_string();
@@ -151,10 +152,11 @@ impl<R: BufRead> PageReader<R> {
     fn seek_page(&mut self) -> Result<Option<u64>, DumpError> {
         loop {
             self.buf.clear();
+            let start = self.reader.buffer_position();
             let event = self
                 .reader
                 .read_event_into(&mut self.buf)
-                .map_err(|e| xml_error(e, &self.reader, &self.path, None))?;
+                .map_err(|e| xml_error(e, start, &self.reader, &self.path, None))?;
             match event {
                 Event::Start(e) if e.name().as_ref() == "page" => {
                     return Ok(Some(start_offset(&self.reader, &e)));
@@ -187,10 +189,11 @@ impl<R: BufRead> PageReader<R> {
         loop {
             self.buf.clear();
             let page_title = (!title.is_empty()).then(|| title.clone());
+            let start = self.reader.buffer_position();
             let event = self
                 .reader
                 .read_event_into(&mut self.buf)
-                .map_err(|e| xml_error(e, &self.reader, &self.path, page_title.clone()))?;
+                .map_err(|e| xml_error(e, start, &self.reader, &self.path, page_title.clone()))?;
             match event {
                 Event::Start(e) => {
                     let name = e.name().as_ref().to_string();
@@ -351,8 +354,12 @@ fn lang_from_base_url(url: &str) -> Option<Lang> {
     lang_from_code(host.split('.').next()?)
 }
 
+/// `event_start`: the decompressed offset where the failing event began. A decoding
+/// error is located from it (quick-xml reports invalid UTF-8 relative to the event, and
+/// its `error_position` only tracks syntax errors).
 fn xml_error<R>(
     e: quick_xml::Error,
+    event_start: u64,
     reader: &Reader<R>,
     path: &Path,
     page: Option<String>,
@@ -366,9 +373,23 @@ fn xml_error<R>(
             Some(failure) => failure.clone().into_dump_error(path),
             None => DumpError::io(path, io::Error::new(io_err.kind(), io_err.to_string())),
         },
+        quick_xml::Error::Encoding(quick_xml::encoding::EncodingError::Utf8(utf8)) => {
+            DumpError::Xml {
+                file: path.to_path_buf(),
+                offset: event_start + utf8.valid_up_to() as u64,
+                page,
+                detail: match utf8.error_len() {
+                    Some(n) => format!("invalid UTF-8 ({n} bad byte(s))"),
+                    None => "invalid UTF-8 (a truncated sequence)".into(),
+                },
+            }
+        }
         other => DumpError::Xml {
             file: path.to_path_buf(),
-            offset: reader.error_position(),
+            offset: match reader.error_position() {
+                0 => event_start,
+                at => at,
+            },
             page,
             detail: other.to_string(),
         },

@@ -362,6 +362,35 @@ fn truncated_bz2_fails_with_file_and_offset() {
     }
 }
 
+/// Hostile probe (issue 18, "also seen"): invalid UTF-8 in a page used to be reported
+/// at byte 0. The error names the byte where the bad sequence starts, and the page.
+#[test]
+fn invalid_utf8_is_located_at_its_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = "<mediawiki xml:lang=\"en\"><siteinfo><dbname>enwiki</dbname></siteinfo>\n\
+                <page><title>A</title><ns>0</ns><id>1</id><revision><id>2</id><text>hello world ";
+    let mut bytes = head.as_bytes().to_vec();
+    let bad_at = bytes.len() as u64;
+    bytes.extend_from_slice(b"\xff\xfe bad</text></revision></page>\n</mediawiki>\n");
+    let path = dir.path().join("bad-utf8.xml");
+    std::fs::write(&path, &bytes).unwrap();
+    let err = match open_dump(&path, &DumpOptions::default()) {
+        Err(e) => e,
+        Ok((_, pages)) => pages
+            .filter_map(Result::err)
+            .next()
+            .expect("invalid UTF-8 must be an error"),
+    };
+    match &err {
+        DumpError::Xml { offset, page, .. } => {
+            assert_eq!(*offset, bad_at, "{err}");
+            assert_eq!(page.as_deref(), Some("A"));
+        }
+        other => panic!("expected an XML error, got {other:?}"),
+    }
+    assert!(err.to_string().contains("invalid UTF-8"), "{err}");
+}
+
 #[test]
 fn unknown_format_and_empty_input() {
     let dir = tempfile::tempdir().unwrap();
