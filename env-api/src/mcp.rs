@@ -55,6 +55,7 @@ pub fn service(state: AppState) -> Router {
     );
     let sessions = Arc::new(Sessions {
         manager,
+        opening: tokio::sync::Mutex::new(()),
         by_client: Mutex::new(BTreeMap::new()),
         max_total: limits.max_sessions,
         max_per_client: limits.max_sessions_per_client,
@@ -68,6 +69,9 @@ pub fn service(state: AppState) -> Router {
 /// the caller's [`Client`] is known).
 struct Sessions {
     manager: Arc<LocalSessionManager>,
+    /// Held while a session is being opened, so concurrent opens cannot all pass the
+    /// count before any of them is registered (an `initialize` is quick: no tool runs).
+    opening: tokio::sync::Mutex<()>,
     by_client: Mutex<BTreeMap<String, BTreeSet<Arc<str>>>>,
     max_total: usize,
     max_per_client: usize,
@@ -89,6 +93,7 @@ async fn limit_sessions(
         .get::<Client>()
         .map(|c| c.0.clone())
         .unwrap_or_default();
+    let _opening = sessions.opening.lock().await;
     let total = {
         let live = sessions.manager.sessions.read().await;
         let mut by_client = sessions.by_client.lock().unwrap_or_else(|p| p.into_inner());

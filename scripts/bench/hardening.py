@@ -194,10 +194,14 @@ HOSTILE = [
 
 
 def hostile(host: str, port: int, calls: int, probes: int) -> list[str]:
+    probe_no = iter(range(10**9))
+
     def probe() -> tuple[float, int]:
+        # A distinct comment per call: the tool cache must not answer for the sandbox.
+        code = f"print(1+1)  # probe {next(probe_no)}"
         c = Client(host, port, {"x-simweb-client": "probe"})
         t0 = time.monotonic()
-        status, out = c.json("POST", "/v1/tools/python", {"arguments": {"code": "print(1+1)"}})
+        status, out = c.json("POST", "/v1/tools/python", {"arguments": {"code": code}})
         ms = (time.monotonic() - t0) * 1000
         if status == 200:
             assert out["text"].strip().endswith("2"), out
@@ -234,7 +238,7 @@ def hostile(host: str, port: int, calls: int, probes: int) -> list[str]:
     after = [probe() for _ in range(probes)]
     shown = ", ".join(f"{n}× {s}" for s, n in sorted(outcomes.items()))
     return [
-        "| `print(1+1)` via `POST /v1/tools/python` | latency of the answered, ms, median (min–max) | statuses |",
+        "| `print(1+1)` (uncached) via `POST /v1/tools/python` | latency of the answered, ms, median (min–max) | statuses |",
         "|---|---:|---|",
         row("before the batch", before),
         row(f"during the {calls}-call hostile batch", during),
