@@ -184,18 +184,16 @@ impl Server {
             max_connections: http.max_connections,
         };
         let server = crate::accept::serve(listener, app, limits, signalled.clone());
-        let result = tokio::select! {
+        tokio::select! {
             refused = server => {
                 if refused > 0 {
                     tracing::warn!(refused, "connections refused at http.max_connections");
                 }
-                Ok(())
             }
             _ = async { signalled.cancelled().await; tokio::time::sleep(grace).await } => {
                 tracing::warn!(grace_ms = grace.as_millis() as u64, "grace period over; closing remaining connections");
-                Ok(())
             }
-        };
+        }
         signal.abort();
         sweeper.abort();
         // The grace period bounds shutdown whatever the disk does: a wedged store is
@@ -209,7 +207,7 @@ impl Server {
                 "flushing on shutdown did not finish within the grace period"
             );
         }
-        result
+        Ok(())
     }
 }
 

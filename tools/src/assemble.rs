@@ -3,7 +3,6 @@
 //! front door at once, registered in the same (Tongyi prompt) order.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use simweb_sandbox::{RunOptions, Sandbox};
 use simweb_wikidump::Corpus;
@@ -51,16 +50,7 @@ impl ToolboxSpec {
     }
 
     /// Registers search, visit, google_scholar, parse_file, then python.
-    pub fn build(mut self) -> Result<Toolbox, SetupError> {
-        if let Some((sandbox, opts)) = &self.python {
-            let timeout = python_layer_timeout(sandbox, opts);
-            let policy = self
-                .layers
-                .tools
-                .entry(python::PYTHON_TOOL.to_string())
-                .or_insert_with(|| self.layers.policy.clone());
-            policy.timeout_ms = policy.timeout_ms.max(timeout.as_millis() as u64);
-        }
+    pub fn build(self) -> Result<Toolbox, SetupError> {
         let mut toolbox = Toolbox::new(self.corpus.snapshot_id(), self.layers)?;
         register_corpus_tools(&mut toolbox, self.corpus, &self.tools);
         if let Some((sandbox, opts)) = self.python {
@@ -69,14 +59,3 @@ impl ToolboxSpec {
         Ok(toolbox)
     }
 }
-
-/// The tool layer's timeout for `python` must outlast the sandbox's own limits (its queue
-/// wait plus the run's wall limit), so a runaway program ends as the sandbox's clean
-/// `TimeoutError` outcome (Tongyi's `[PythonInterpreter Error] TimeoutError: ...`),
-/// never as the layer's generic "tool timed out".
-fn python_layer_timeout(sandbox: &Sandbox, opts: &RunOptions) -> Duration {
-    sandbox.queue_timeout() + Duration::from_millis(opts.wall_ms) + PYTHON_TIMEOUT_MARGIN
-}
-
-/// Time for the sandbox to stop the guest and report once its wall limit fires.
-const PYTHON_TIMEOUT_MARGIN: Duration = Duration::from_secs(5);

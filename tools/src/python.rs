@@ -144,10 +144,21 @@ fn sandbox_error(e: SandboxError) -> ToolError {
     }
 }
 
+/// Time for the sandbox to stop the guest and report once its wall limit fires.
+const PYTHON_TIMEOUT_MARGIN: Duration = Duration::from_secs(5);
+
 #[async_trait]
 impl Tool for PythonTool {
     fn name(&self) -> &str {
         PYTHON_TOOL
+    }
+
+    /// The sandbox's queue wait plus the run's wall limit (and a margin): a runaway
+    /// program ends as the sandbox's clean `TimeoutError` outcome (Tongyi's
+    /// `[PythonInterpreter Error] TimeoutError: ...`), never as the layer's generic
+    /// "tool timed out".
+    fn min_timeout(&self) -> Duration {
+        self.sandbox.queue_timeout() + self.opts.wall() + PYTHON_TIMEOUT_MARGIN
     }
 
     fn schema(&self) -> Value {

@@ -173,6 +173,13 @@ pub trait Tool: Send + Sync + 'static {
         true
     }
 
+    /// The shortest per-attempt timeout the tool layer may give this tool: a tool with
+    /// limits of its own (the sandbox's queue wait + wall limit) must be able to answer
+    /// with its own outcome before the layer's generic timeout fires.
+    fn min_timeout(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+
     /// Answer one call. `args` is exactly what the agent sent.
     async fn call(&self, args: &Value, ctx: &CallContext) -> Result<ToolOutput, ToolError>;
 }

@@ -313,12 +313,7 @@ impl EpisodeEngine {
     ) -> Result<StepResult, ApiError> {
         let (content, turn) = read_action(action)?;
         let _guard = self.store.lock(id).await;
-        let mut episode = self
-            .store
-            .get(id)
-            .map_err(internal)?
-            .filter(|episode| episode.owner == client)
-            .ok_or_else(|| not_found(id))?;
+        let mut episode = self.get(id, client)?;
         if episode.status != Status::Running {
             return Err(ApiError::Conflict(format!(
                 "episode `{id}` has ended ({}); start a new one",

@@ -249,6 +249,8 @@ impl ToolLayers {
     pub fn wrap(&self, tool: Arc<dyn Tool>) -> Arc<dyn Tool> {
         let name = tool.name().to_string();
         let policy = self.config.policy_for(&name).clone();
+        // The tool's own floor, read before any layer wraps it.
+        let floor_ms = u64::try_from(tool.min_timeout().as_millis()).unwrap_or(u64::MAX);
         let mut stack = tool;
 
         let faults = self
@@ -260,7 +262,7 @@ impl ToolLayers {
         if let Some(spec) = faults {
             stack = faults::FaultLayer::wrap(stack, spec.clone(), self.config.faults.seed);
         }
-        stack = timeout::TimeoutLayer::wrap(stack, policy.timeout_ms);
+        stack = timeout::TimeoutLayer::wrap(stack, policy.timeout_ms.max(floor_ms));
         if self.config.retry.max_attempts > 1 {
             stack = retry::RetryLayer::wrap(
                 stack,

@@ -94,7 +94,8 @@ async fn python_tool_rejects_bad_arguments() {
 
 /// Hostile probe #6: with a tool-layer timeout shorter than the sandbox's wall limit, the
 /// layer used to fire first ("tool python timed out") and Tongyi's own timeout text was
-/// unreachable. `ToolboxSpec` derives the layer timeout from the sandbox's limits.
+/// unreachable. The layer never gives `python` less than the sandbox's own limits
+/// (`Tool::min_timeout`).
 #[tokio::test]
 async fn the_sandbox_times_out_before_the_tool_layer_does() {
     let sandbox = std_sandbox(Duration::from_secs(5));
