@@ -1,13 +1,15 @@
 //! Drop-in endpoints in the wire formats existing agents already speak, so an
 //! unmodified agent only changes a base URL:
 //!
-//! - Serper (`POST /compat/serper/search`), as Tongyi DeepResearch's `search` tool calls it;
+//! - Serper (`POST /compat/serper/search`, and `POST /search` as on Serper's own host), as
+//!   Tongyi DeepResearch's `search` tool calls it;
 //! - the Jina reader (`GET /compat/jina/{url}`), as its `visit` tool fetches pages;
 //! - SandboxFusion (`POST /compat/sandbox-fusion/run_code`), its Python interpreter;
-//! - Search-R1's retriever (`POST /retrieve`).
+//! - Search-R1's retriever (`POST /retrieve`): whole passages, `"Title"\ntext`.
 //!
 //! Searches go through the tool layer (cache, quotas, metrics) exactly like native calls.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -57,7 +59,18 @@ pub struct SerperQuery {
     pub q: String,
     pub gl: Option<String>,
     pub hl: Option<String>,
+    /// Results (1..=100; larger values are clamped).
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::opt_int::<_, usize, 0, 1_000_000>"
+    )]
+    #[schema(minimum = 0, maximum = 1_000_000)]
     pub num: Option<usize>,
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::opt_int::<_, usize, 0, 1_000_000>"
+    )]
+    #[schema(minimum = 0, maximum = 1_000_000)]
     pub page: Option<usize>,
 }
 
@@ -104,6 +117,18 @@ pub async fn serper_search(
         }
         item => Ok(Json(serper_one(&state, &client.0, item).await?).into_response()),
     }
+}
+
+/// Serper's own path, so that Tongyi's `tool_search.py` (which posts to `/search` on the
+/// host it is given) needs only its host and scheme changed.
+#[utoipa::path(post, path = "/search", request_body = SerperQuery,
+    responses((status = 200, body = SerperResponse, description = "Same as /compat/serper/search")))]
+pub async fn serper_search_at_root(
+    state: State<AppState>,
+    client: Extension<Client>,
+    body: ApiJson<Value>,
+) -> Result<Response, ApiError> {
+    serper_search(state, client, body).await
 }
 
 async fn serper_one(
@@ -235,11 +260,16 @@ pub struct RunCodeRequest {
     pub compile_timeout: Option<f64>,
     #[serde(default)]
     pub stdin: Option<String>,
-    #[serde(default, rename = "memory_limit_MB")]
+    #[serde(
+        default,
+        rename = "memory_limit_MB",
+        deserialize_with = "crate::lenient::opt_int::<_, i64, -1_000_000_000_000, 1_000_000_000_000>"
+    )]
+    #[schema(minimum = -1_000_000_000_000_i64, maximum = 1_000_000_000_000_i64)]
     pub memory_limit_mb: Option<i64>,
+    /// File name → base64 content (SandboxFusion's shape; refused when non-empty).
     #[serde(default)]
-    #[schema(value_type = Object)]
-    pub files: Value,
+    pub files: BTreeMap<String, String>,
     #[serde(default)]
     pub fetch_files: Vec<String>,
 }
@@ -297,7 +327,7 @@ pub async fn sandbox_fusion_run(
         ))));
     }
     if request.stdin.as_deref().is_some_and(|s| !s.is_empty())
-        || request.files.as_object().is_some_and(|f| !f.is_empty())
+        || !request.files.is_empty()
         || !request.fetch_files.is_empty()
     {
         return Ok(Json(sandbox_error(
@@ -368,6 +398,12 @@ pub async fn sandbox_fusion_run(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RetrieveRequest {
     pub queries: Vec<String>,
+    /// Passages per query (default 3; at most `tools.search.max_top_k` are returned).
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::opt_int::<_, usize, 0, 1_000_000>"
+    )]
+    #[schema(minimum = 0, maximum = 1_000_000)]
     pub topk: Option<usize>,
     #[serde(default)]
     pub return_scores: bool,
@@ -387,26 +423,25 @@ pub async fn retrieve(
             request.queries.len()
         )));
     }
-    let topk = request.topk.unwrap_or(3).clamp(1, 100);
-    let searches = request
-        .queries
-        .iter()
-        .map(|q| search_hits(&state, &client.0, q, topk, None));
+    let topk = request.topk.unwrap_or(3).max(1);
+    let retrievals = request.queries.iter().map(|q| {
+        let args = json!({"query": [q], "top_k": topk});
+        let (state, client) = (&state, &client.0);
+        async move { state.inner.toolbox.call("retrieve", &args, client).await }
+    });
     let mut result = Vec::with_capacity(request.queries.len());
-    for hits in futures::future::join_all(searches).await {
-        let docs: Vec<Value> = hits?
+    for output in futures::future::join_all(retrievals).await {
+        let output = output?;
+        let passages = output.data["results"][0]["passages"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let docs: Vec<Value> = passages
             .iter()
-            .map(|hit| {
-                let document = json!({
-                    "id": hit["doc_id"],
-                    "contents": format!(
-                        "\"{}\"\n{}",
-                        hit["title"].as_str().unwrap_or_default(),
-                        hit["snippet"].as_str().unwrap_or_default()
-                    ),
-                });
+            .map(|passage| {
+                let document = json!({"id": passage["id"], "contents": passage["contents"]});
                 if request.return_scores {
-                    json!({"document": document, "score": hit["score"]})
+                    json!({"document": document, "score": passage["score"]})
                 } else {
                     document
                 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -85,6 +85,15 @@ async fn limit_sessions(
     request: Request,
     next: Next,
 ) -> Response {
+    if request.method() == Method::DELETE {
+        // rmcp answers a session close with 202; the official Python SDKs (1.x and 2.x)
+        // accept only 200/204 and log "Session termination failed: 202" otherwise.
+        let mut response = next.run(request).await;
+        if response.status() == StatusCode::ACCEPTED {
+            *response.status_mut() = StatusCode::OK;
+        }
+        return response;
+    }
     if request.headers().contains_key(HEADER_SESSION_ID) || request.method() != Method::POST {
         return next.run(request).await;
     }

@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -38,6 +38,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/episodes/{id}", get(get_episode))
         .route("/v1/episodes/{id}/step", post(step_episode))
         .route("/compat/serper/search", post(crate::compat::serper_search))
+        .route("/search", post(crate::compat::serper_search_at_root))
+        .route(
+            "/v1/chat/completions",
+            post(crate::openai::chat_completions),
+        )
+        .route("/v1/models", get(crate::openai::list_models))
         .route("/compat/jina/{*url}", get(crate::compat::jina_read))
         .route(
             "/compat/sandbox-fusion/run_code",
@@ -273,10 +279,10 @@ pub async fn metrics_text(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-pub async fn openapi() -> Response {
+pub async fn openapi(State(state): State<AppState>) -> Response {
     (
         [("content-type", "application/json")],
-        crate::openapi::document_json(),
+        state.inner.openapi.clone(),
     )
         .into_response()
 }
@@ -296,17 +302,14 @@ pub async fn list_tools(State(state): State<AppState>) -> Json<ToolList> {
     })
 }
 
-fn empty_object() -> Value {
-    Value::Object(serde_json::Map::new())
-}
-
 /// `POST /v1/tools/{name}` body.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ToolCallRequest {
-    #[serde(default = "empty_object")]
+    /// The tool's arguments: a JSON object.
+    #[serde(default)]
     #[schema(value_type = Object)]
-    pub arguments: Value,
+    pub arguments: Map<String, Value>,
     /// Client id for per-client quotas (ignored when API keys identify clients).
     pub client: Option<String>,
     /// Must match the server's record/replay mode (`live`, `record`, `replay`,
@@ -367,7 +370,7 @@ pub async fn call_tool(
     let output = state
         .inner
         .toolbox
-        .call(&name, &request.arguments, &client)
+        .call(&name, &Value::Object(request.arguments), &client)
         .await?;
     Ok(Json(ToolCallResponse {
         tool: name,
@@ -392,9 +395,10 @@ pub struct BatchRequest {
 #[serde(deny_unknown_fields)]
 pub struct BatchCall {
     pub tool: String,
-    #[serde(default = "empty_object")]
+    /// The tool's arguments: a JSON object.
+    #[serde(default)]
     #[schema(value_type = Object)]
-    pub arguments: Value,
+    pub arguments: Map<String, Value>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -441,8 +445,9 @@ pub async fn call_batch(
     let toolbox = &state.inner.toolbox;
     let calls = request.calls.iter().map(|call| {
         let client = client.clone();
+        let arguments = Value::Object(call.arguments.clone());
         async move {
-            match toolbox.call(&call.tool, &call.arguments, &client).await {
+            match toolbox.call(&call.tool, &arguments, &client).await {
                 Ok(output) => BatchItem {
                     tool: call.tool.clone(),
                     ok: true,

@@ -70,6 +70,8 @@ pub(crate) struct Inner {
     pub shutting_down: AtomicBool,
     /// Cancels long-lived streams (MCP SSE) so graceful shutdown can finish.
     pub cancel: CancellationToken,
+    /// `/openapi.json`, rendered once for this server's tools.
+    pub openapi: String,
 }
 
 /// A fully loaded server, ready to be bound.
@@ -116,6 +118,11 @@ impl Server {
         let episodes = EpisodeEngine::new(Arc::clone(&toolbox), store, config.episodes.clone())
             .map_err(|e| ConfigError::Invalid(format!("episodes.prompt_template: {e}")))?;
         let in_flight = Arc::new(tokio::sync::Semaphore::new(config.http.max_in_flight));
+        let openapi = crate::openapi::document_json(&crate::openapi::ServerFacts {
+            tool_names: &toolbox.callable_names(),
+            mode: config.layers.replay.mode.label(),
+            max_turns: config.episodes.max_turns,
+        });
         Ok(Server {
             state: AppState {
                 inner: Arc::new(Inner {
@@ -128,6 +135,7 @@ impl Server {
                     in_flight,
                     shutting_down: AtomicBool::new(false),
                     cancel: CancellationToken::new(),
+                    openapi,
                 }),
             },
         })

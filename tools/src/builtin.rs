@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use simweb_wikidump::Corpus;
 
 use crate::registry::Toolbox;
+use crate::retrieve::RetrieveTool;
 use crate::scholar::{ParseFileTool, ScholarTool};
 use crate::search::{SearchConfig, SearchTool};
 use crate::visit::{VisitConfig, VisitTool};
@@ -19,7 +20,8 @@ pub struct CorpusToolsConfig {
     pub visit: VisitConfig,
 }
 
-/// Registers search, visit, google_scholar and parse_file, in Tongyi's prompt order.
+/// Registers search, visit, google_scholar and parse_file, in Tongyi's prompt order,
+/// and the hidden `retrieve` (Search-R1's passages).
 pub fn register_corpus_tools(
     toolbox: &mut Toolbox,
     corpus: Arc<Corpus>,
@@ -33,6 +35,10 @@ pub fn register_corpus_tools(
         Arc::clone(&corpus),
         config.visit.clone(),
     )));
-    toolbox.register(Arc::new(ScholarTool::new(corpus, config.search.clone())));
+    toolbox.register(Arc::new(ScholarTool::new(
+        Arc::clone(&corpus),
+        config.search.clone(),
+    )));
     toolbox.register(Arc::new(ParseFileTool));
+    toolbox.register_hidden(Arc::new(RetrieveTool::new(corpus, config.search.clone())));
 }

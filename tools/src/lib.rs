@@ -15,6 +15,7 @@ pub mod layer;
 pub mod python;
 pub mod react;
 pub mod registry;
+pub mod retrieve;
 pub mod reward;
 pub mod scholar;
 pub mod search;
@@ -31,6 +32,7 @@ pub use layer::{
     ReplayConfig, ReplayMode, RetryConfig, ToolLayers, ToolPolicy,
 };
 pub use registry::Toolbox;
+pub use retrieve::RetrieveTool;
 pub use scholar::{ParseFileTool, ScholarTool};
 pub use search::{SearchConfig, SearchTool};
 pub use tool::{canonical_json, parse_args, CallContext, CallKey, OneOrMany, Tool, ToolOutput};

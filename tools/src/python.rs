@@ -161,13 +161,23 @@ impl Tool for PythonTool {
         self.sandbox.queue_timeout() + self.opts.wall() + PYTHON_TIMEOUT_MARGIN
     }
 
+    /// The machine interface (MCP, `/v1/tools`, OpenAI-style function calling): the
+    /// code is the `code` argument. In Tongyi's text protocol the code travels in a
+    /// `<code>` block instead, and its prompt shows
+    /// [`react::python_interpreter_schema`](crate::react::python_interpreter_schema).
     fn schema(&self) -> Value {
         json!({
             "type": "function",
             "function": {
                 "name": PYTHON_INTERPRETER,
-                "description": "Executes Python code in a sandboxed environment. To use this tool, you must follow this format:\n1. The 'arguments' JSON object must be empty: {}.\n2. The Python code to be executed must be placed immediately after the JSON block, enclosed within <code> and </code> tags.\n\nIMPORTANT: Any output you want to see MUST be printed to standard output using the print() function.",
-                "parameters": {"type": "object", "properties": {}, "required": []}
+                "description": "Executes Python code in a fresh, isolated sandbox (no network, no files from earlier calls) and returns what it printed. Use print() for any output you want to see.",
+                "parameters": {
+                    "type": "object",
+                    "properties": {
+                        "code": {"type": "string", "description": "The Python code to run."}
+                    },
+                    "required": ["code"]
+                }
             }
         })
     }

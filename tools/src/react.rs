@@ -207,6 +207,22 @@ pub fn python_interpreter_schema() -> Value {
     })
 }
 
+/// The tool schemas as a Tongyi model reads them in its system prompt: the tools' own,
+/// except `PythonInterpreter`, whose code travels in a `<code>` block in this protocol
+/// (empty arguments, as the model was trained).
+pub fn prompt_schemas(schemas: Vec<Value>) -> Vec<Value> {
+    schemas
+        .into_iter()
+        .map(|schema| {
+            if schema["function"]["name"] == PYTHON_TOOL_NAME {
+                python_interpreter_schema()
+            } else {
+                schema
+            }
+        })
+        .collect()
+}
+
 /// Who speaks a turn of the conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -42,6 +42,15 @@ impl Toolbox {
         self.tools.insert(name, self.layers.wrap(tool));
     }
 
+    /// Adds a tool behind the full layer stack that front doors call by name but that
+    /// is not offered to agents (absent from `names()` and `schemas()`), e.g. the
+    /// `retrieve` tool behind Search-R1's `/retrieve`.
+    pub fn register_hidden(&mut self, tool: Arc<dyn Tool>) {
+        let name = tool.name().to_string();
+        self.order.retain(|n| *n != name);
+        self.tools.insert(name, self.layers.wrap(tool));
+    }
+
     /// Lets agents call `tool` under another name too (e.g. `PythonInterpreter`).
     /// The alias shares the tool's layers, cache and metrics.
     pub fn alias(&mut self, alias: &str, tool: &str) {
@@ -55,6 +64,19 @@ impl Toolbox {
     /// Tool names in registration order.
     pub fn names(&self) -> Vec<String> {
         self.order.clone()
+    }
+
+    /// Every name `call` accepts: offered tools, hidden ones and aliases, sorted.
+    pub fn callable_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .tools
+            .keys()
+            .chain(self.aliases.keys())
+            .cloned()
+            .collect();
+        names.sort();
+        names.dedup();
+        names
     }
 
     pub fn get(&self, name: &str) -> Option<&Arc<dyn Tool>> {

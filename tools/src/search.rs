@@ -136,36 +136,44 @@ pub(crate) fn plan(
     })
 }
 
+/// The language `query` goes to under `choice`, refused when it is not loaded.
+pub(crate) fn query_lang(
+    tool: &str,
+    corpus: &Corpus,
+    choice: LangChoice,
+    query: &str,
+) -> Result<Lang, ToolError> {
+    let loaded = corpus.languages();
+    let wanted = match choice {
+        LangChoice::En => Lang::En,
+        LangChoice::Zh => Lang::Zh,
+        LangChoice::Auto => match corpus.detect_lang(query) {
+            Some(lang) => lang,
+            None => return Err(ToolError::Unavailable("the corpus has no index".into())),
+        },
+    };
+    if loaded.contains(&wanted) {
+        Ok(wanted)
+    } else {
+        let loaded: Vec<&str> = loaded.iter().map(|l| l.code()).collect();
+        Err(ToolError::invalid(
+            tool,
+            format!(
+                "`lang` {} is not loaded in this corpus (loaded: {})",
+                wanted.code(),
+                loaded.join(", ")
+            ),
+        ))
+    }
+}
+
 /// Runs every query of a plan concurrently on the blocking pool, in query order.
 pub(crate) async fn run_queries(
     tool: &str,
     corpus: &Arc<Corpus>,
     plan: &QueryPlan,
 ) -> Result<Vec<(String, Lang, Vec<SearchHit>)>, ToolError> {
-    let lang_for = |query: &str| -> Result<Lang, ToolError> {
-        let loaded = corpus.languages();
-        let wanted = match plan.lang {
-            LangChoice::En => Lang::En,
-            LangChoice::Zh => Lang::Zh,
-            LangChoice::Auto => match corpus.detect_lang(query) {
-                Some(lang) => lang,
-                None => return Err(ToolError::Unavailable("the corpus has no index".into())),
-            },
-        };
-        if loaded.contains(&wanted) {
-            Ok(wanted)
-        } else {
-            let loaded: Vec<&str> = loaded.iter().map(|l| l.code()).collect();
-            Err(ToolError::invalid(
-                tool,
-                format!(
-                    "`lang` {} is not loaded in this corpus (loaded: {})",
-                    wanted.code(),
-                    loaded.join(", ")
-                ),
-            ))
-        }
-    };
+    let lang_for = |query: &str| query_lang(tool, corpus, plan.lang, query);
     let tasks = plan.queries.iter().map(|query| {
         let corpus = Arc::clone(corpus);
         let request = lang_for(query).map(|lang| SearchQuery {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use simweb_wikidump::{passages, Corpus, Document, Passage};
+use simweb_wikidump::{passages, Corpus, Document, Lang, Passage, Section};
 
 use crate::error::ToolError;
 use crate::format;
@@ -243,7 +243,10 @@ impl VisitTool {
     }
 }
 
-/// Tongyi's schema (RECIPES.md §4), with the optional paging fields added.
+/// Tongyi's schema (RECIPES.md §4), with the optional paging fields added. `url` is
+/// typed as an array and described as one (Tongyi's says "a single URL or an array"
+/// under an array type; frameworks such as verl accept one type per property). A bare
+/// string is still accepted, as Tongyi's own code does.
 pub fn visit_schema() -> Value {
     json!({
         "type": "function",
@@ -256,7 +259,8 @@ pub fn visit_schema() -> Value {
                     "url": {
                         "type": "array",
                         "items": {"type": "string"},
-                        "description": "The URL(s) of the webpage(s) to visit. Can be a single URL or an array of URLs."
+                        "minItems": 1,
+                        "description": "The URLs of the webpages to visit (an array; one URL is an array of one)."
                     },
                     "goal": {
                         "type": "string",
@@ -420,6 +424,89 @@ pub fn reader_text(doc: &Document) -> String {
         "Title: {}\n\nURL Source: {}\n\nMarkdown Content:\n{}",
         doc.title, doc.url, body
     )
+}
+
+/// The inverse of [`reader_text`]: a page rebuilt from the Jina-reader text an agent
+/// holds (title, URL, and sections from the markdown headings), so that a goal can be
+/// answered from the text alone, as Tongyi's extractor prompt asks. For a page of this
+/// corpus the sections, hence the passages and the extract, are the visit tool's own.
+/// Text without the reader's header becomes one lead section of an untitled page.
+pub fn page_from_reader_text(text: &str) -> PageView {
+    let header = |name: &str| {
+        text.lines()
+            .take(8)
+            .find_map(|line| line.strip_prefix(name))
+            .map(|v| v.trim().to_string())
+    };
+    let (title, url, body) = match text.split_once("Markdown Content:\n") {
+        Some((_, body)) => (
+            header("Title:").unwrap_or_default(),
+            header("URL Source:").unwrap_or_default(),
+            body,
+        ),
+        None => (String::new(), String::new(), text),
+    };
+    let mut sections: Vec<Section> = Vec::new();
+    let mut path: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let flush = |path: &[String], current: &mut String, sections: &mut Vec<Section>| {
+        let text = current.trim().to_string();
+        if !text.is_empty() || !path.is_empty() {
+            sections.push(Section {
+                heading_path: path.to_vec(),
+                text,
+            });
+        }
+        current.clear();
+    };
+    for line in body.lines() {
+        let level = line.chars().take_while(|c| *c == '#').count();
+        let heading = line[level..].strip_prefix(' ').map(str::trim);
+        match heading {
+            Some(h) if (1..=6).contains(&level) && !h.is_empty() => {
+                flush(&path, &mut current, &mut sections);
+                if level == 1 {
+                    path.clear();
+                    continue;
+                }
+                path.truncate(level - 2);
+                path.push(h.to_string());
+            }
+            _ => {
+                current.push_str(line);
+                current.push('\n');
+            }
+        }
+    }
+    flush(&path, &mut current, &mut sections);
+    let lang = match parse_target(&url) {
+        PageTarget::Wiki {
+            lang: Some(lang), ..
+        } => lang,
+        _ if simweb_wikidump::normalize::has_cjk(body) => Lang::Zh,
+        _ => Lang::En,
+    };
+    let focus = match parse_target(&url) {
+        PageTarget::Wiki { fragment, .. } => fragment,
+        PageTarget::Unreadable { .. } => None,
+    };
+    let doc = Document {
+        id: String::new(),
+        title,
+        url: url.clone(),
+        lang,
+        timestamp: None,
+        sections,
+        categories: Vec::new(),
+        links: Vec::new(),
+    };
+    let passages = passages(&doc);
+    PageView {
+        requested_url: url,
+        doc,
+        passages,
+        focus,
+    }
 }
 
 fn non_negative(

@@ -61,6 +61,21 @@ pub struct SearchHit {
     pub heading_path: Vec<String>,
 }
 
+/// One passage ranked on its own (what Search-R1's `/retrieve` returns).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PassageHit {
+    pub doc_id: String,
+    /// The passage's position in its page (0 = the first passage of the lead).
+    pub ordinal: u32,
+    pub title: String,
+    pub url: String,
+    pub lang: Lang,
+    pub heading_path: Vec<String>,
+    /// The whole passage (~100 words), plain text.
+    pub text: String,
+    pub score: f32,
+}
+
 /// A title (or URL) resolved to a stored document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resolved {
@@ -161,20 +176,54 @@ impl Corpus {
         self.indexes.keys().next().copied()
     }
 
-    /// Ranks pages for `q.text` and attaches each page's best passage as the snippet.
-    /// An empty or all-stop-word query returns no hits (not an error).
-    pub fn search(&self, q: &SearchQuery) -> Result<Vec<SearchHit>, CorpusError> {
+    /// The language and index a query goes to (`None`: the corpus has no index).
+    fn index_for(&self, q: &SearchQuery) -> Result<Option<(Lang, &LangIndex)>, CorpusError> {
         let lang = match q.lang {
             Some(lang) => lang,
             None => match self.detect_lang(&q.text) {
                 Some(lang) => lang,
-                None => return Ok(Vec::new()),
+                None => return Ok(None),
             },
         };
         let index = self
             .indexes
             .get(&lang)
             .ok_or(CorpusError::LangNotLoaded(lang))?;
+        Ok(Some((lang, index)))
+    }
+
+    /// Ranks passages (not pages) for `q.text`: the top `q.top_k` whole passages,
+    /// several from one page when they rank so. An empty or all-stop-word query
+    /// returns no hits.
+    pub fn retrieve(&self, q: &SearchQuery) -> Result<Vec<PassageHit>, CorpusError> {
+        let Some((lang, index)) = self.index_for(q)? else {
+            return Ok(Vec::new());
+        };
+        let terms = crate::analyzers::query_terms(lang, &q.text);
+        let ranked = index
+            .search_passages(&terms, q.top_k.min(MAX_TOP_K))
+            .map_err(|e| search_err(&e))?;
+        Ok(ranked
+            .into_iter()
+            .map(|p| PassageHit {
+                doc_id: p.doc_id,
+                ordinal: p.ordinal,
+                title: p.title,
+                url: p.url,
+                lang,
+                heading_path: p.heading_path,
+                text: p.text,
+                score: p.score,
+            })
+            .collect())
+    }
+
+    /// Ranks pages for `q.text` and attaches each page's best passage as the snippet.
+    /// An empty or all-stop-word query returns no hits (not an error).
+    pub fn search(&self, q: &SearchQuery) -> Result<Vec<SearchHit>, CorpusError> {
+        let Some((lang, index)) = self.index_for(q)? else {
+            return Ok(Vec::new());
+        };
         let terms = crate::analyzers::query_terms(lang, &q.text);
         let exact_terms = crate::analyzers::exact_query_terms(lang, &q.text);
         let top_k = q.top_k.min(MAX_TOP_K);

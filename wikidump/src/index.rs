@@ -272,6 +272,18 @@ pub struct PassageHit {
     pub highlights: Vec<std::ops::Range<usize>>,
 }
 
+/// A passage ranked on its own (Search-R1's retrieval unit), with its page's metadata.
+#[derive(Debug, Clone)]
+pub struct RankedPassage {
+    pub doc_id: String,
+    pub ordinal: u32,
+    pub title: String,
+    pub url: String,
+    pub heading_path: Vec<String>,
+    pub text: String,
+    pub score: Score,
+}
+
 /// Read side of one language's indexes.
 pub struct LangIndex {
     lang: Lang,
@@ -402,6 +414,62 @@ impl LangIndex {
             });
         }
         Ok(hits)
+    }
+
+    /// Top `limit` passages for the analysed `terms` over passage text, heading and page
+    /// title, each with its page's title and URL. Ties keep ingest order.
+    pub fn search_passages(
+        &self,
+        terms: &[String],
+        limit: usize,
+    ) -> tantivy::Result<Vec<RankedPassage>> {
+        if terms.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let (reader, f) = &self.passages;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for t in terms {
+            clauses.push((Occur::Should, term_query(f.text, t)));
+            clauses.push((Occur::Should, term_query(f.title, t)));
+            clauses.push((Occur::Should, boosted(f.heading, t, HEADING_BOOST)));
+        }
+        let searcher = reader.searcher();
+        let top = searcher.search(&BooleanQuery::new(clauses), &top_by_score_then_seq(limit))?;
+        let mut hits = Vec::with_capacity(top.len());
+        for ((score, _), addr) in top {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let doc_id = stored_str(&doc, f.doc_id).unwrap_or_default();
+            let (title, url) = self.page_title_url(&doc_id)?;
+            hits.push(RankedPassage {
+                ordinal: stored_u64(&doc, f.ordinal).unwrap_or(0) as u32,
+                heading_path: split_heading(&stored_str(&doc, f.heading).unwrap_or_default()),
+                text: stored_str(&doc, f.text).unwrap_or_default(),
+                doc_id,
+                title,
+                url,
+                score,
+            });
+        }
+        Ok(hits)
+    }
+
+    /// The stored title and URL of the page `doc_id` (empty when it is not indexed).
+    fn page_title_url(&self, doc_id: &str) -> tantivy::Result<(String, String)> {
+        let (reader, f) = &self.pages;
+        let searcher = reader.searcher();
+        let query = TermQuery::new(
+            Term::from_field_text(f.doc_id, doc_id),
+            IndexRecordOption::Basic,
+        );
+        let top = searcher.search(&query, &top_by_score_then_seq(1))?;
+        let Some((_, addr)) = top.into_iter().next() else {
+            return Ok((String::new(), String::new()));
+        };
+        let doc: TantivyDocument = searcher.doc(addr)?;
+        Ok((
+            stored_str(&doc, f.title).unwrap_or_default(),
+            stored_str(&doc, f.url).unwrap_or_default(),
+        ))
     }
 
     /// The passage of `doc_id` that best matches `terms` (the first passage when none

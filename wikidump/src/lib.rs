@@ -19,7 +19,7 @@ pub mod passages;
 pub mod store;
 pub mod zimfile;
 
-pub use corpus::{Corpus, Resolved, SearchHit, SearchQuery};
+pub use corpus::{Corpus, PassageHit, Resolved, SearchHit, SearchQuery};
 pub use error::{CorpusError, IngestError};
 pub use ingest::{ingest, IngestOptions, IngestReport};
 pub use manifest::Manifest;

@@ -52,10 +52,24 @@ pub enum Paradigm {
 pub struct CreateEpisode {
     pub task: Option<Task>,
     /// Part of the episode id; same seed, task and creation order give the same id.
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::opt_int::<_, u64, 0, 9_007_199_254_740_991>"
+    )]
+    #[schema(minimum = 0, maximum = 9_007_199_254_740_991_u64)]
     pub seed: Option<u64>,
     /// Tool names offered, in prompt order (default: the server's episode tools).
     pub tools: Option<Vec<String>>,
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::opt_int::<_, u32, 0, 4_294_967_295>"
+    )]
     pub max_turns: Option<u32>,
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::opt_int::<_, usize, 1, 4_294_967_295>"
+    )]
+    #[schema(minimum = 1, maximum = 4_294_967_295_u64)]
     pub max_context_tokens: Option<usize>,
     pub paradigm: Option<Paradigm>,
     /// Overrides the prompt's fixed `Current date:`.
@@ -78,7 +92,7 @@ pub enum Status {
 pub struct CallRecord {
     /// The tool named by the model (absent when the call could not be read).
     pub name: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub arguments: Option<Value>,
     /// What the model got back for this call.
     pub observation: String,

@@ -108,7 +108,7 @@ impl RolloutRunner {
         config: RolloutConfig,
         judge: Option<Judge>,
     ) -> Self {
-        let schemas = Arc::new(toolbox.schemas());
+        let schemas = Arc::new(simweb_tools::react::prompt_schemas(toolbox.schemas()));
         RolloutRunner {
             inner: Arc::new(Inner {
                 backend,
