@@ -26,7 +26,7 @@ use simweb_tools::ToolError;
 use utoipa::ToSchema;
 
 use crate::errors::ApiError;
-use crate::routes::{ApiJson, Client};
+use crate::routes::{AnyJson, ApiJson, Client};
 use crate::server::AppState;
 
 /// Runs the `search` tool for one query and returns its organic results
@@ -98,7 +98,7 @@ pub struct SerperOrganic {
 pub async fn serper_search(
     State(state): State<AppState>,
     Extension(client): Extension<Client>,
-    ApiJson(body): ApiJson<Value>,
+    AnyJson(body): AnyJson,
 ) -> Result<Response, ApiError> {
     match body {
         Value::Array(items) => {
@@ -126,7 +126,7 @@ pub async fn serper_search(
 pub async fn serper_search_at_root(
     state: State<AppState>,
     client: Extension<Client>,
-    body: ApiJson<Value>,
+    body: AnyJson,
 ) -> Result<Response, ApiError> {
     serper_search(state, client, body).await
 }
@@ -136,7 +136,7 @@ async fn serper_one(
     client: &str,
     item: Value,
 ) -> Result<SerperResponse, ApiError> {
-    let query: SerperQuery = serde_json::from_value(item)
+    let query: SerperQuery = crate::lenient::from_object(item)
         .map_err(|e| ApiError::BadRequest(format!("invalid Serper query: {e}")))?;
     if query.q.trim().is_empty() {
         return Err(ApiError::BadRequest("`q` must not be empty".into()));
@@ -263,9 +263,9 @@ pub struct RunCodeRequest {
     #[serde(
         default,
         rename = "memory_limit_MB",
-        deserialize_with = "crate::lenient::opt_int::<_, i64, -1_000_000_000_000, 1_000_000_000_000>"
+        deserialize_with = "crate::lenient::opt_int::<_, i64, -9_007_199_254_740_991, 9_007_199_254_740_991>"
     )]
-    #[schema(minimum = -1_000_000_000_000_i64, maximum = 1_000_000_000_000_i64)]
+    #[schema(minimum = -9_007_199_254_740_991_i64, maximum = 9_007_199_254_740_991_i64)]
     pub memory_limit_mb: Option<i64>,
     /// File name → base64 content (SandboxFusion's shape; refused when non-empty).
     #[serde(default)]

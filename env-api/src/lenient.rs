@@ -1,8 +1,63 @@
-//! Whole numbers as JSON Schema defines them: `548` and `548.0` are the same integer,
-//! and a documented range is enforced, so that a body valid by `/openapi.json` is never
-//! refused for how a number was written and a body outside it is never accepted.
+//! Request bodies read as JSON Schema defines them, so that a body valid by
+//! `/openapi.json` is never refused and a body outside it is never accepted:
+//!
+//! - whole numbers: `548` and `548.0` are the same integer, and a documented range is
+//!   enforced;
+//! - objects: serde's derive also reads a struct from an array of its fields in order;
+//!   here a struct is read only from a JSON object.
 
+use serde::de::{DeserializeOwned, Error};
 use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// `T` from `value`, which must be a JSON object.
+pub fn from_object<T: DeserializeOwned>(value: Value) -> Result<T, serde_json::Error> {
+    if !value.is_object() {
+        return Err(serde_json::Error::custom(format!(
+            "expected a JSON object, got {}",
+            kind(&value)
+        )));
+    }
+    serde_json::from_value(value)
+}
+
+/// For `#[serde(default, deserialize_with = "opt_object")]`: null/absent, or an object.
+pub fn opt_object<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    match Value::deserialize(deserializer)? {
+        Value::Null => Ok(None),
+        value => from_object(value).map(Some).map_err(D::Error::custom),
+    }
+}
+
+/// For `#[serde(deserialize_with = "objects")]`: an array of objects.
+pub fn objects<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    Vec::<Value>::deserialize(deserializer)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, value)| {
+            from_object(value).map_err(|e| D::Error::custom(format!("item {}: {e}", i + 1)))
+        })
+        .collect()
+}
 
 /// For `#[serde(default, deserialize_with = "opt_int::<_, T, MIN, MAX>")]`: an optional
 /// integer (or integral float) within `MIN..=MAX`.
@@ -13,7 +68,6 @@ where
     D: Deserializer<'de>,
     T: TryFrom<i64>,
 {
-    use serde::de::Error;
     let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
         return Ok(None);
     };
@@ -58,5 +112,28 @@ mod tests {
         assert!(parse(r#"{"n": 101}"#).unwrap_err().contains("0..=100"));
         assert!(parse(r#"{"n": -1}"#).unwrap_err().contains("0..=100"));
         assert!(parse(r#"{"n": 1e300}"#).is_err());
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Pair {
+        a: String,
+        b: Option<u32>,
+    }
+
+    #[test]
+    fn structs_only_from_objects() {
+        let ok: Pair = super::from_object(serde_json::json!({"a": "x"})).unwrap();
+        assert_eq!(
+            ok,
+            Pair {
+                a: "x".into(),
+                b: None
+            }
+        );
+        // serde's derive alone would read this as {"a": "x", "b": 1}.
+        let err = super::from_object::<Pair>(serde_json::json!(["x", 1])).unwrap_err();
+        assert!(err
+            .to_string()
+            .contains("expected a JSON object, got an array"));
     }
 }

@@ -81,16 +81,33 @@ pub fn router(state: AppState) -> Router {
 #[derive(Debug, Clone)]
 pub struct Client(pub String);
 
-/// A JSON body whose every failure (wrong content type, syntax, unknown or missing
-/// fields, too large) is a clean 4xx with the reason.
+/// A JSON object body whose every failure (wrong content type, syntax, not an object,
+/// unknown or missing fields, too large) is a clean 4xx with the reason. A JSON array is
+/// refused even where serde's derive would read it as the fields in order: no client
+/// means that, and `/openapi.json` does not allow it.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(ApiJson(value)),
+        let AnyJson(value) = AnyJson::from_request(req, state).await?;
+        crate::lenient::from_object(value)
+            .map(ApiJson)
+            .map_err(|e| ApiError::Unprocessable(format!("invalid request body: {e}")))
+    }
+}
+
+/// Any JSON body (e.g. Serper's one query or list of queries), failures as for
+/// [`ApiJson`].
+pub struct AnyJson(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for AnyJson {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<Value>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(AnyJson(value)),
             Err(rejection) => Err(ApiError::from_json_rejection(rejection)),
         }
     }
@@ -386,6 +403,7 @@ pub async fn call_tool(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
+    #[serde(deserialize_with = "crate::lenient::objects")]
     pub calls: Vec<BatchCall>,
     pub client: Option<String>,
     pub mode: Option<String>,

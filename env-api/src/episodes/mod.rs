@@ -50,6 +50,7 @@ pub enum Paradigm {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateEpisode {
+    #[serde(default, deserialize_with = "crate::lenient::opt_object")]
     pub task: Option<Task>,
     /// Part of the episode id; same seed, task and creation order give the same id.
     #[serde(

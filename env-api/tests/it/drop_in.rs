@@ -1,0 +1,314 @@
+//! Drop-in fidelity: existing clients, with their own code and request shapes, against a
+//! real server (Tongyi DeepResearch's tools through `http.client`, `requests`, the
+//! OpenAI SDK and the `sandbox_fusion` package; Search-R1's retriever; verl's one-type
+//! schema rule; the MCP SDK's session close; schemathesis over `/openapi.json`).
+
+use serde_json::{json, Value};
+
+use super::support::{config, corpus, start, start_with_python, venv_python, TestServer};
+
+async fn body(response: reqwest::Response) -> Value {
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{status}: not JSON ({e}): {text}"))
+}
+
+/// Runs a fixture script with the venv's Python; returns stdout (stderr on failure).
+async fn run_fixture(script: &str, args: &[&str]) -> (String, String) {
+    let python = venv_python();
+    assert!(
+        python.exists(),
+        "{} missing: run `make setup`",
+        python.display()
+    );
+    let path = format!("{}/tests/fixtures/{script}", env!("CARGO_MANIFEST_DIR"));
+    let output = tokio::process::Command::new(&python)
+        .arg(&path)
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{stderr}\n{stdout}"
+    );
+    (stdout, stderr)
+}
+
+#[tokio::test]
+async fn tongyi_tools_run_with_only_the_documented_edits() {
+    let server = start(config()).await;
+    let (stdout, _) = run_fixture("tongyi_tools.py", &[&server.base]).await;
+    let out: Value = serde_json::from_str(stdout.trim()).unwrap();
+
+    let search = out["search"].as_str().unwrap();
+    assert!(
+        search.starts_with("A Google search for 'Albedo of snow' found "),
+        "{search}"
+    );
+    assert!(search.contains("1. [Albedo](https://en.wikipedia.org/wiki/Albedo)"));
+
+    let visit = out["visit"].as_str().unwrap();
+    assert!(visit.starts_with(
+        "The useful information in https://en.wikipedia.org/wiki/Albedo for user goal What is albedo? as follows: \n\nEvidence in page: \nAlbedo is"
+    ), "{visit}");
+    assert!(visit.contains("\n\nSummary: \n"), "{visit}");
+    assert!(!visit.contains("could not be accessed"), "{visit}");
+    // A page this web does not have takes Tongyi's own unreachable branch.
+    assert!(out["visit_missing"]
+        .as_str()
+        .unwrap()
+        .contains("The provided webpage content could not be accessed."));
+
+    assert_eq!(out["python"], "stdout:\n42\n");
+
+    let refused = &out["not_llm"];
+    assert_eq!(refused["status"], 400);
+    assert_eq!(refused["body"]["code"], "not_an_extractor_prompt");
+    assert_eq!(refused["body"]["type"], "invalid_request_error");
+    assert!(refused["body"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not a general LLM"));
+    assert_eq!(out["models"], json!(["simweb-extractor"]));
+    server.stop().await;
+}
+
+/// Tongyi's extractor prompt around the Jina text of `url`.
+async fn extractor_request(server: &TestServer, url: &str, goal: &str) -> Value {
+    let page = server
+        .get(&format!("/compat/jina/{url}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let prompt = format!(
+        "Please process the following webpage content and user goal to extract relevant information:\n\n## **Webpage Content** \n{page}\n\n## **User Goal**\n{goal}\n\n## **Task Guidelines**\n1. ...\n"
+    );
+    json!({"model": "any", "temperature": 0.7, "messages": [{"role": "user", "content": prompt}]})
+}
+
+#[tokio::test]
+async fn the_extractor_answers_as_the_visit_tool_does_and_deterministically() {
+    let server = start_with_python(config(), false).await;
+    let (url, goal) = (
+        "https://en.wikipedia.org/wiki/Abraham_Lincoln",
+        "Where was Lincoln born?",
+    );
+    let request = extractor_request(&server, url, goal).await;
+    let first = server.post("/v1/chat/completions", request.clone()).await;
+    assert_eq!(first.status(), 200);
+    let first = first.text().await.unwrap();
+    let again = server
+        .post("/v1/chat/completions", request.clone())
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(first, again, "same request, same bytes");
+    let completion: Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(completion["object"], "chat.completion");
+    assert_eq!(completion["model"], "any");
+    assert_eq!(completion["choices"][0]["finish_reason"], "stop");
+    let answer: Value = serde_json::from_str(
+        completion["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    for field in ["rational", "evidence", "summary"] {
+        assert!(
+            !answer[field].as_str().unwrap().is_empty(),
+            "{field}: {answer}"
+        );
+    }
+
+    // The page rebuilt from the reader text gives the native visit tool's own extract.
+    let visit = body(
+        server
+            .post(
+                "/v1/tools/visit",
+                json!({"arguments": {"url": [url], "goal": goal}}),
+            )
+            .await,
+    )
+    .await;
+    let text = visit["text"].as_str().unwrap();
+    let expected = format!(
+        "Evidence in page: \n{}\n\nSummary: \n{}",
+        answer["evidence"].as_str().unwrap(),
+        answer["summary"].as_str().unwrap()
+    );
+    assert!(
+        text.contains(&expected),
+        "visit:\n{text}\n\nchat:\n{answer}"
+    );
+
+    // Streaming: one content chunk, a stop chunk, [DONE].
+    let mut streamed = request;
+    streamed["stream"] = json!(true);
+    let sse = server.post("/v1/chat/completions", streamed).await;
+    assert!(sse.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    let sse = sse.text().await.unwrap();
+    let events: Vec<&str> = sse
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .collect();
+    assert_eq!(events.len(), 3, "{sse}");
+    let chunk: Value = serde_json::from_str(events[0]).unwrap();
+    assert_eq!(
+        chunk["choices"][0]["delta"]["content"],
+        completion["choices"][0]["message"]["content"]
+    );
+    assert_eq!(events[2], "[DONE]");
+
+    // Anything else is refused in OpenAI's error shape, with the reason.
+    for bad in [
+        json!({"model": "m", "messages": [{"role": "user", "content": "Hi"}]}),
+        json!({"model": "m", "messages": []}),
+        json!({"model": "m"}),
+    ] {
+        let refused = server.post("/v1/chat/completions", bad.clone()).await;
+        assert_eq!(refused.status(), 400, "{bad}");
+        let error = body(refused).await;
+        assert_eq!(error["error"]["type"], "invalid_request_error", "{error}");
+        assert!(error["error"]["message"].as_str().unwrap().len() > 20);
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn search_r1_gets_whole_passages_and_topk_of_them() {
+    let server = start_with_python(config(), false).await;
+    let corpus = corpus();
+    let answer = body(
+        server
+            .post(
+                "/retrieve",
+                json!({"queries": ["Abraham Lincoln president", "albedo of snow"], "topk": 5, "return_scores": true}),
+            )
+            .await,
+    )
+    .await;
+    let result = answer["result"].as_array().unwrap();
+    assert_eq!(result.len(), 2);
+    for per_query in result {
+        let hits = per_query.as_array().unwrap();
+        assert_eq!(hits.len(), 5, "topk passages: {per_query}");
+        let scores: Vec<f64> = hits.iter().map(|h| h["score"].as_f64().unwrap()).collect();
+        assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+        for hit in hits {
+            let id = hit["document"]["id"].as_str().unwrap();
+            let (doc_id, ordinal) = id.rsplit_once('#').unwrap();
+            let doc = corpus.document(doc_id).unwrap().unwrap();
+            let passage = &simweb_wikidump::passages(&doc)[ordinal.parse::<usize>().unwrap()];
+            let contents = hit["document"]["contents"].as_str().unwrap();
+            assert_eq!(
+                contents,
+                format!("\"{}\"\n{}", doc.title, passage.text),
+                "the whole passage, Search-R1's layout"
+            );
+        }
+    }
+    server.stop().await;
+}
+
+/// verl's schema model takes one `type` string per property; the machine interface must
+/// also let a model that follows the schema run Python (`code` is declared).
+#[tokio::test]
+async fn tool_schemas_are_single_typed_and_python_declares_code() {
+    let server = start(config()).await;
+    let tools = body(server.get("/v1/tools").await).await;
+    for tool in tools["tools"].as_array().unwrap() {
+        let function = &tool["function"];
+        for (name, property) in function["parameters"]["properties"].as_object().unwrap() {
+            assert!(
+                property["type"].is_string(),
+                "{}.{name} has type {}",
+                function["name"],
+                property["type"]
+            );
+        }
+    }
+    let python = tools["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["function"]["name"] == "PythonInterpreter")
+        .unwrap();
+    assert_eq!(
+        python["function"]["parameters"]["required"],
+        json!(["code"])
+    );
+    let ran = body(
+        server
+            .post(
+                "/v1/tools/PythonInterpreter",
+                json!({"arguments": {"code": "print(6 * 7)"}}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(ran["text"], "stdout:\n42\n", "{ran}");
+    let missing = server
+        .post("/v1/tools/PythonInterpreter", json!({"arguments": {}}))
+        .await;
+    assert_eq!(missing.status(), 422);
+    assert!(body(missing).await["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("code"));
+
+    // In Tongyi's text protocol the model keeps the schema it was trained on.
+    let episode = body(
+        server
+            .post(
+                "/v1/episodes",
+                json!({"tools": ["search", "PythonInterpreter"]}),
+            )
+            .await,
+    )
+    .await;
+    let system = episode["observation"][0]["content"].as_str().unwrap();
+    assert!(system.contains(
+        "\"name\": \"PythonInterpreter\", \"description\": \"Executes Python code in a sandboxed environment. To use this tool, you must follow this format:\\n1. The 'arguments' JSON object must be empty: {}."
+    ), "{system}");
+    server.stop().await;
+}
+
+/// schemathesis (`--checks all`) finds no disagreement between `/openapi.json` and the
+/// server: no 5xx, no undocumented status or content type, no response off its schema,
+/// no valid request refused and no invalid one accepted.
+#[tokio::test]
+async fn openapi_conformance_under_schemathesis() {
+    let server = start(config()).await;
+    let schemathesis = venv_python().with_file_name("schemathesis");
+    assert!(
+        schemathesis.exists(),
+        "{} missing: run `make setup`",
+        schemathesis.display()
+    );
+    let workdir = tempfile::tempdir().unwrap();
+    let output = tokio::process::Command::new(&schemathesis)
+        .current_dir(workdir.path())
+        .args(["run", &server.url("/openapi.json")])
+        .args(["--checks", "all", "--max-examples", "25", "--workers", "1"])
+        .args(["--seed", "1", "--no-color", "--generation-database", "none"])
+        .env("SCHEMATHESIS_HOOKS", "")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "schemathesis found failures:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("Test cases:"), "{stdout}");
+    server.stop().await;
+}
