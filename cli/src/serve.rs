@@ -28,6 +28,13 @@ pub struct ServeArgs {
     /// Serve without the Python sandbox (no `python` tool).
     #[arg(long)]
     pub no_python: bool,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key), e.g. to stand in
+    /// for an agent's hard-coded API hosts through a hosts-file entry.
+    #[arg(long, env = "SIMWEB_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "SIMWEB_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -46,6 +53,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     if args.no_python {
         config.python.enabled = false;
+    }
+    if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
+        config.http.tls_cert = Some(cert);
+        config.http.tls_key = Some(key);
     }
     config.validate()?;
     let open_files = raise_open_file_limit();
@@ -72,7 +83,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let listener = server.bind().await?;
         let addr = listener.local_addr().context("reading the bound address")?;
         tracing::info!(%addr, "simweb serving");
-        eprintln!("simweb listening on http://{addr}");
+        let scheme = if server.is_tls() { "https" } else { "http" };
+        eprintln!("simweb listening on {scheme}://{addr}");
         server
             .serve(listener, shutdown_signal())
             .await

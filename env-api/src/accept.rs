@@ -11,6 +11,8 @@
 //!   `EMFILE`, and the server serves again once descriptors are free.
 //! - **Graceful shutdown**: once `shutdown` is cancelled no connection is accepted and
 //!   every open one finishes its in-flight request, then closes.
+//! - **TLS** when configured: the handshake must also finish within the header-read
+//!   timeout.
 
 use std::time::Duration;
 
@@ -22,15 +24,17 @@ use hyper_util::service::TowerToHyperService;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
-/// The connection limits (from `[http]`).
-#[derive(Debug, Clone, Copy)]
+/// The connection limits (from `[http]`) and the TLS acceptor, if any.
+#[derive(Clone)]
 pub struct ConnLimits {
     pub header_read_timeout: Duration,
     pub max_connections: usize,
+    pub tls: Option<TlsAcceptor>,
 }
 
 /// What a refused connection is told before it is closed.
@@ -78,20 +82,16 @@ pub async fn serve(
                 .map_request(|request: hyper::Request<Incoming>| request.map(Body::new)),
         );
         let shutdown = shutdown.clone();
+        let limits = limits.clone();
         connections.spawn(async move {
             let _slot = slot;
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_read_timeout)
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades();
-            tokio::pin!(conn);
-            tokio::select! {
-                result = conn.as_mut() => log_end(result),
-                _ = shutdown.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    log_end(conn.await);
-                }
+            let Some(tls) = &limits.tls else {
+                return serve_connection(stream, service, &limits, shutdown).await;
+            };
+            match tokio::time::timeout(limits.header_read_timeout, tls.accept(stream)).await {
+                Ok(Ok(stream)) => serve_connection(stream, service, &limits, shutdown).await,
+                Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!("TLS handshake timed out"),
             }
         });
     }
@@ -99,6 +99,36 @@ pub async fn serve(
     connections.close();
     connections.wait().await;
     refused
+}
+
+/// Serves HTTP/1.1 on one connection (plain or TLS) until it ends or `shutdown`.
+async fn serve_connection<S, T>(
+    stream: S,
+    service: T,
+    limits: &ConnLimits,
+    shutdown: CancellationToken,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    T: hyper::service::HttpService<Incoming> + Send,
+    T::Future: Send,
+    T::ResBody: Send + 'static,
+    <T::ResBody as hyper::body::Body>::Data: Send,
+    <T::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    T::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    tokio::pin!(conn);
+    tokio::select! {
+        result = conn.as_mut() => log_end(result),
+        _ = shutdown.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            log_end(conn.await);
+        }
+    }
 }
 
 /// Tells a connection over the cap why, then closes it (bounded: a client that does

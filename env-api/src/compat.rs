@@ -3,7 +3,8 @@
 //!
 //! - Serper (`POST /compat/serper/search`, and `POST /search` as on Serper's own host), as
 //!   Tongyi DeepResearch's `search` tool calls it;
-//! - the Jina reader (`GET /compat/jina/{url}`), as its `visit` tool fetches pages;
+//! - the Jina reader (`GET /compat/jina/{url}`, and `GET /{url}` as on `r.jina.ai`), as
+//!   its `visit` tool fetches pages;
 //! - SandboxFusion (`POST /compat/sandbox-fusion/run_code`), its Python interpreter;
 //! - Search-R1's retriever (`POST /retrieve`): whole passages, `"Title"\ntext`.
 //!
@@ -13,8 +14,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
@@ -195,6 +196,40 @@ pub async fn jina_read(
         Some(q) if !q.is_empty() => format!("{url}?{q}"),
         _ => url,
     };
+    read_page(&state, url, &headers).await
+}
+
+/// What no route matched: `GET /{url}` of an `http(s)://` URL is the Jina reader at the
+/// root, as on `r.jina.ai` itself (so a hosts-file entry for that host is enough, see
+/// [`crate::tls`]); anything else is a 404.
+pub async fn reader_or_not_found(State(state): State<AppState>, request: Request) -> Response {
+    let path = request.uri().path();
+    let target = path.strip_prefix('/').unwrap_or(path);
+    let is_url = target.starts_with("http://") || target.starts_with("https://");
+    if request.method() != Method::GET || !is_url {
+        return ApiError::NotFound(format!(
+            "no route for {} {}",
+            request.method(),
+            request.uri().path()
+        ))
+        .into_response();
+    }
+    let url = match request.uri().query() {
+        Some(q) if !q.is_empty() => format!("{target}?{q}"),
+        _ => target.to_string(),
+    };
+    read_page(&state, url, request.headers())
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The Jina reader's answer for `url`: markdown text, or JSON with
+/// `Accept: application/json`.
+async fn read_page(
+    state: &AppState,
+    url: String,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
     let (lang, reference) = match parse_target(&url) {
         PageTarget::Unreadable { reason } => {
             return Err(ApiError::NotFound(format!("cannot read {url}: {reason}")))

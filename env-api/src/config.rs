@@ -109,6 +109,10 @@ pub struct HttpConfig {
     /// Connections open at once; one more gets `503` and is closed. Keep it below the
     /// process's open-file limit (`simweb serve` raises the soft limit to the hard one).
     pub max_connections: usize,
+    /// Serve HTTPS with this PEM certificate chain (with `tls_key`).
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for HttpConfig {
@@ -121,6 +125,8 @@ impl Default for HttpConfig {
             shutdown_grace_ms: 30_000,
             header_read_timeout_ms: 30_000,
             max_connections: 4_096,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -286,6 +292,11 @@ impl ServeConfig {
         if let Some(template) = &self.episodes.prompt_template {
             simweb_tools::react::PromptTemplate::new(template.clone())
                 .map_err(|e| ConfigError::Invalid(format!("episodes.prompt_template: {e}")))?;
+        }
+        if self.http.tls_cert.is_some() != self.http.tls_key.is_some() {
+            return Err(ConfigError::Invalid(
+                "http.tls_cert and http.tls_key go together: set both or neither".into(),
+            ));
         }
         if self.auth.api_keys.iter().any(|k| k.trim().is_empty()) {
             return Err(ConfigError::Invalid(

@@ -13,6 +13,7 @@ pub mod openai;
 pub mod openapi;
 pub mod routes;
 pub mod server;
+pub mod tls;
 
 pub use config::ServeConfig;
 pub use errors::ApiError;

@@ -51,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/retrieve", post(crate::compat::retrieve))
         .nest_service("/mcp", crate::mcp::service(state.clone()))
+        .fallback(crate::compat::reader_or_not_found)
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .route("/healthz", get(healthz))
@@ -58,7 +59,6 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/openapi.json", get(openapi))
         .merge(api)
-        .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(TimeoutLayer::with_status_code(
@@ -207,14 +207,6 @@ pub(crate) fn client_of(request_client: Option<&Client>) -> String {
     request_client
         .map(|c| c.0.clone())
         .unwrap_or_else(|| "anonymous".to_string())
-}
-
-async fn not_found(request: Request) -> ApiError {
-    ApiError::NotFound(format!(
-        "no route for {} {}",
-        request.method(),
-        request.uri().path()
-    ))
 }
 
 #[utoipa::path(get, path = "/healthz", responses((status = 200, description = "The process is alive")))]

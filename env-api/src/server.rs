@@ -51,6 +51,8 @@ pub enum ServeError {
     },
     #[error("server I/O error: {0}")]
     Io(#[source] std::io::Error),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// What every handler shares.
@@ -72,6 +74,8 @@ pub(crate) struct Inner {
     pub cancel: CancellationToken,
     /// `/openapi.json`, rendered once for this server's tools.
     pub openapi: String,
+    /// Set when `http.tls_cert`/`tls_key` are: every connection speaks HTTPS.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 /// A fully loaded server, ready to be bound.
@@ -118,6 +122,10 @@ impl Server {
         let episodes = EpisodeEngine::new(Arc::clone(&toolbox), store, config.episodes.clone())
             .map_err(|e| ConfigError::Invalid(format!("episodes.prompt_template: {e}")))?;
         let in_flight = Arc::new(tokio::sync::Semaphore::new(config.http.max_in_flight));
+        let tls = match (&config.http.tls_cert, &config.http.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),
+            _ => None,
+        };
         let openapi = crate::openapi::document_json(&crate::openapi::ServerFacts {
             tool_names: &toolbox.callable_names(),
             mode: config.layers.replay.mode.label(),
@@ -136,6 +144,7 @@ impl Server {
                     shutting_down: AtomicBool::new(false),
                     cancel: CancellationToken::new(),
                     openapi,
+                    tls,
                 }),
             },
         })
@@ -160,6 +169,11 @@ impl Server {
         TcpListener::bind(addr)
             .await
             .map_err(|source| ServeError::Bind { addr, source })
+    }
+
+    /// Whether connections speak HTTPS (`http.tls_cert` / `tls_key`).
+    pub fn is_tls(&self) -> bool {
+        self.state.inner.tls.is_some()
     }
 
     /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests
@@ -190,6 +204,7 @@ impl Server {
         let limits = ConnLimits {
             header_read_timeout: Duration::from_millis(http.header_read_timeout_ms),
             max_connections: http.max_connections,
+            tls: state.inner.tls.clone(),
         };
         let server = crate::accept::serve(listener, app, limits, signalled.clone());
         tokio::select! {

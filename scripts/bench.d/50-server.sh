@@ -93,6 +93,8 @@ cat >"$work/sat-quota.toml" <<EOF
 enabled = false
 [layers.tools.search]
 client_quota = { per_second = $sat_quota, burst = $sat_quota }
+[layers.tools.retrieve]
+client_quota = { per_second = $sat_quota, burst = $sat_quota }
 EOF
 
 simweb_pid=""
@@ -174,7 +176,7 @@ wrk_run "sat|simweb|/retrieve|uncached|1|$sat_conns|http.max_in_flight = $sat_in
 wrk_run "sat|simweb|/v1/tools/search|uncached|1|$sat_conns|http.max_in_flight = $sat_inflight" "$simweb_url" /v1/tools/search "$work/search-many.jsonl" "$sat_conns"
 wrk_run "sat|bm25s|/retrieve|uncached|1|$sat_conns|no limit (peer has none)" "$peer_url" /retrieve "$work/retrieve-many.jsonl" "$sat_conns"
 start_simweb "$work/sat-quota.toml"
-wrk_run "sat|simweb|/retrieve|uncached|1|$sat_conns|search client_quota $sat_quota/s, burst $sat_quota" "$simweb_url" /retrieve "$work/retrieve-many.jsonl" "$sat_conns"
+wrk_run "sat|simweb|/retrieve|uncached|1|$sat_conns|retrieve client_quota $sat_quota/s, burst $sat_quota" "$simweb_url" /retrieve "$work/retrieve-many.jsonl" "$sat_conns"
 stop_simweb
 
 meta=$("$venv/bin/python" - "$work" "$rounds" "$duration" "$warmup" "$conns" "$threads" "$peer_workers" "$load_avg" <<'EOF'

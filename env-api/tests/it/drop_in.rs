@@ -312,3 +312,72 @@ async fn openapi_conformance_under_schemathesis() {
     assert!(stdout.contains("Test cases:"), "{stdout}");
     server.stop().await;
 }
+
+/// With `http.tls_cert`/`tls_key` the server speaks HTTPS: Python's `http.client` and
+/// `requests`, trusting the certificate through the environment only, search at Serper's
+/// path and read a page at r.jina.ai's (the URL as the whole path).
+#[tokio::test]
+async fn https_listener_serves_unmodified_python_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = vec![
+        "localhost".to_string(),
+        "google.serper.dev".to_string(),
+        "r.jina.ai".to_string(),
+    ];
+    let issued = rcgen::generate_simple_self_signed(names).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, issued.cert.pem()).unwrap();
+    std::fs::write(&key, issued.signing_key.serialize_pem()).unwrap();
+    let mut cfg = config();
+    cfg.http.tls_cert = Some(cert.clone());
+    cfg.http.tls_key = Some(key);
+    let server = start_with_python(cfg, false).await;
+    let port = server.base.rsplit(':').next().unwrap().to_string();
+    let python = venv_python();
+    let script = format!(
+        "{}/tests/fixtures/tls_clients.py",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let output = tokio::process::Command::new(&python)
+        .arg(&script)
+        .args(["localhost", &port])
+        .env("SSL_CERT_FILE", &cert)
+        .env("REQUESTS_CA_BUNDLE", &cert)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}\n{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let out: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(out["search_status"], 200);
+    assert_eq!(out["first_title"], "Albedo");
+    assert_eq!(out["page_status"], 200);
+    assert!(
+        out["page_head"]
+            .as_str()
+            .unwrap()
+            .starts_with("Title: Albedo\n\nURL Source: https://en.wikipedia.org/wiki/Albedo"),
+        "{out}"
+    );
+    assert_eq!(out["missing_status"], 404);
+
+    // A plain-HTTP client gets no answer from a TLS listener; a bad key file is named.
+    let plain = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .send()
+        .await;
+    assert!(plain.is_err() || !plain.unwrap().status().is_success());
+    let mut broken = config();
+    broken.http.tls_cert = Some(cert.clone());
+    broken.http.tls_key = Some(dir.path().join("missing.pem"));
+    let error = simweb_env_api::Server::with_parts(broken, corpus(), None)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(error.contains("missing.pem"), "{error}");
+    server.stop().await;
+}
