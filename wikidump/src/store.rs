@@ -54,6 +54,32 @@ fn key(lang: Lang, k: &str) -> String {
     format!("{}{SEP}{k}", lang.code())
 }
 
+/// How long an open waits for sled's file lock. A `Db` that was just dropped (e.g. by
+/// the ingest that wrote the store) can hold its lock for a moment while sled's
+/// background threads wind down; another process that really holds it still gets the
+/// lock error, after this wait.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+fn open_sled(path: &Path) -> sled::Result<sled::Db> {
+    let started = std::time::Instant::now();
+    loop {
+        match sled::Config::new()
+            .path(path)
+            .cache_capacity(256 << 20)
+            .open()
+        {
+            // sled reports it as `Other` with this text (sled 0.34 config.rs).
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && started.elapsed() < LOCK_WAIT =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            result => return result,
+        }
+    }
+}
+
 impl Store {
     /// Creates a fresh store for an ingest (the directory must not hold one).
     pub fn create(path: &Path) -> Result<Store, sled::Error> {
@@ -78,14 +104,10 @@ impl Store {
         let db = match existing {
             Some(db) => db,
             None => {
-                let db = sled::Config::new()
-                    .path(path)
-                    .cache_capacity(256 << 20)
-                    .open()
-                    .map_err(|e| CorpusError::StoreOpen {
-                        path: path.to_path_buf(),
-                        message: e.to_string(),
-                    })?;
+                let db = open_sled(path).map_err(|e| CorpusError::StoreOpen {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                })?;
                 let db = Arc::new(db);
                 open.insert(canonical, Arc::downgrade(&db));
                 db
