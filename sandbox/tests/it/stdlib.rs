@@ -76,6 +76,47 @@ async fn each_call_is_a_fresh_interpreter() {
     assert_eq!(ok(&o), "False False __main__\n");
 }
 
+/// One slot (max_concurrency 1), so every call reuses the same pooled memory, which is
+/// reset in place between calls: nothing a call does may reach the next one.
+#[tokio::test]
+async fn nothing_survives_a_call_on_a_reused_slot() {
+    let sandbox = simweb_testkit::sandbox_with(simweb_sandbox::SandboxConfig {
+        max_concurrency: 1,
+        sci_engine: Some(false),
+        ..simweb_sandbox::SandboxConfig::default()
+    });
+    let leave = "import builtins, sys, os, json, random\n\
+        builtins.leak = 1\n\
+        sys.modules['leak'] = json\n\
+        json.secret = 42\n\
+        sys.path.append('/leak')\n\
+        os.environ['LEAK'] = '1'\n\
+        random.seed(7); random.random()\n\
+        leak_global = bytearray(b'LEAK' * (1 << 20))\n\
+        open('/tmp/leak.txt', 'w').write('leak')\n\
+        print('left')";
+    let look = "import builtins, sys, os, json, random\n\
+        print(hasattr(builtins, 'leak'), 'leak' in sys.modules, hasattr(json, 'secret'),\n\
+              '/leak' in sys.path, 'LEAK' in os.environ, 'leak_global' in globals(),\n\
+              os.path.exists('/tmp/leak.txt'), os.listdir('/tmp'))\n\
+        print(random.random())";
+    let mut firsts = Vec::new();
+    for _ in 0..3 {
+        let left = sandbox.run(leave, &opts()).await.unwrap();
+        assert_eq!(ok(&left), "left\n");
+        let seen = sandbox.run(look, &opts()).await.unwrap();
+        let out = ok(&seen);
+        let (flags, draw) = out.split_once('\n').unwrap();
+        assert_eq!(
+            flags, "False False False False False False False []",
+            "state leaked into the next call"
+        );
+        firsts.push(draw.to_string());
+    }
+    // The seeded random stream starts over in every call.
+    assert!(firsts.windows(2).all(|w| w[0] == w[1]), "{firsts:?}");
+}
+
 #[tokio::test]
 async fn exceptions_become_tracebacks() {
     let o = run("def f():\n    return 1/0\nprint('before')\nf()").await;
