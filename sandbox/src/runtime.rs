@@ -15,8 +15,10 @@ const WASM_STACK: usize = 8 << 20;
 const ASYNC_STACK: usize = 9 << 20;
 /// Bytes of each pooled memory and table kept resident between calls and reset to the
 /// initial image in place (only the dirty pages, found with `PAGEMAP_SCAN` on Linux
-/// 6.7+), instead of being unmapped and faulted back in on the next call.
-const KEEP_RESIDENT: usize = 64 << 20;
+/// 6.7+), instead of being unmapped and faulted back in on the next call. It also bounds
+/// what an idle slot keeps after a call that touched more (the rest is unmapped): 16 MiB
+/// was as fast as 64 MiB for `print(1+1)` (A/B with examples/call_loop.rs).
+const KEEP_RESIDENT: usize = 16 << 20;
 /// Per-memory ceiling the pool reserves address space for; the real cap is `StoreLimits`.
 const MAX_MEMORY: usize = 4 << 30;
 
