@@ -9,24 +9,14 @@
 use serde::de::{DeserializeOwned, Error};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+use simweb_tools::json_type_name;
 
 /// `T` from `value`, which must be a JSON object.
 pub fn from_object<T: DeserializeOwned>(value: Value) -> Result<T, serde_json::Error> {
     if !value.is_object() {
         return Err(serde_json::Error::custom(format!(
             "expected a JSON object, got {}",
-            kind(&value)
+            json_type_name(&value)
         )));
     }
     serde_json::from_value(value)

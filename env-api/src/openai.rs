@@ -8,8 +8,6 @@
 //! network. Any other chat request gets an OpenAI-style error saying that this server
 //! is not a general LLM.
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -247,9 +245,8 @@ fn stream(
         chunk(json!({}), json!("stop")),
         "[DONE]".to_string(),
     ];
-    let events: Arc<[String]> = Arc::from(events);
     Sse::new(futures::stream::iter(
-        (0..events.len()).map(move |i| Ok(Event::default().data(events[i].clone()))),
+        events.map(|data| Ok(Event::default().data(data))),
     ))
 }
 

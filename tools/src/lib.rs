@@ -35,7 +35,9 @@ pub use registry::Toolbox;
 pub use retrieve::RetrieveTool;
 pub use scholar::{ParseFileTool, ScholarTool};
 pub use search::{SearchConfig, SearchTool};
-pub use tool::{canonical_json, parse_args, CallContext, CallKey, OneOrMany, Tool, ToolOutput};
+pub use tool::{
+    canonical_json, json_type_name, parse_args, CallContext, CallKey, OneOrMany, Tool, ToolOutput,
+};
 pub use visit::{
     Extract, ExtractiveSummarizer, PageView, Quote, Summarizer, VisitConfig, VisitTool,
 };

@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
-use simweb_wikidump::{Corpus, PassageHit, SearchQuery};
+use simweb_wikidump::{Corpus, PassageHit};
 
 use crate::error::ToolError;
-use crate::search::{plan, query_lang, SearchConfig};
+use crate::search::{plan, run_queries, SearchConfig};
 use crate::tool::{CallContext, Tool, ToolOutput};
 
 /// The `retrieve` tool.
@@ -94,33 +94,15 @@ impl Tool for RetrieveTool {
 
     async fn call(&self, args: &Value, _ctx: &CallContext) -> Result<ToolOutput, ToolError> {
         let plan = plan(Self::NAME, args, &self.config)?;
-        let tasks = plan.queries.iter().map(|query| {
-            let corpus = Arc::clone(&self.corpus);
-            let request =
-                query_lang(Self::NAME, &corpus, plan.lang, query).map(|lang| SearchQuery {
-                    text: query.clone(),
-                    top_k: plan.top_k,
-                    lang: Some(lang),
-                });
-            async move {
-                let request = request?;
-                let query = request.text.clone();
-                let hits = tokio::task::spawn_blocking(move || corpus.retrieve(&request))
-                    .await
-                    .map_err(|e| ToolError::Internal(format!("retrieve task failed: {e}")))?
-                    .map_err(|e| ToolError::Internal(format!("retrieve failed: {e}")))?;
-                Ok::<_, ToolError>((query, hits))
-            }
-        });
-        let answers = futures::future::try_join_all(tasks).await?;
+        let answers = run_queries(Self::NAME, &self.corpus, &plan, Corpus::retrieve).await?;
         let text = answers
             .iter()
-            .map(|(_, hits)| passages_text(hits))
+            .map(|(_, _, hits)| passages_text(hits))
             .collect::<Vec<_>>()
             .join("\n");
         let results: Vec<Value> = answers
             .iter()
-            .map(|(query, hits)| {
+            .map(|(query, _, hits)| {
                 let passages: Vec<Value> = hits
                     .iter()
                     .map(|hit| {

@@ -70,7 +70,7 @@ impl Tool for ScholarTool {
 
     async fn call(&self, args: &Value, _ctx: &CallContext) -> Result<ToolOutput, ToolError> {
         let plan = plan(Self::NAME, args, &self.config)?;
-        let answers = run_queries(Self::NAME, &self.corpus, &plan).await?;
+        let answers = run_queries(Self::NAME, &self.corpus, &plan, Corpus::search).await?;
         let mut texts = Vec::new();
         let mut data = Vec::new();
         for (query, lang, hits) in answers {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use simweb_wikidump::{Corpus, Lang, SearchHit, SearchQuery};
+use simweb_wikidump::{Corpus, CorpusError, Lang, SearchQuery};
 
 use crate::error::ToolError;
 use crate::format::{self, SearchEntry};
@@ -137,7 +137,7 @@ pub(crate) fn plan(
 }
 
 /// The language `query` goes to under `choice`, refused when it is not loaded.
-pub(crate) fn query_lang(
+fn query_lang(
     tool: &str,
     corpus: &Corpus,
     choice: LangChoice,
@@ -167,16 +167,17 @@ pub(crate) fn query_lang(
     }
 }
 
-/// Runs every query of a plan concurrently on the blocking pool, in query order.
-pub(crate) async fn run_queries(
+/// Runs every query of a plan concurrently on the blocking pool, in query order, through
+/// `rank` (`Corpus::search` for pages, `Corpus::retrieve` for passages).
+pub(crate) async fn run_queries<T: Send + 'static>(
     tool: &str,
     corpus: &Arc<Corpus>,
     plan: &QueryPlan,
-) -> Result<Vec<(String, Lang, Vec<SearchHit>)>, ToolError> {
-    let lang_for = |query: &str| query_lang(tool, corpus, plan.lang, query);
+    rank: fn(&Corpus, &SearchQuery) -> Result<Vec<T>, CorpusError>,
+) -> Result<Vec<(String, Lang, Vec<T>)>, ToolError> {
     let tasks = plan.queries.iter().map(|query| {
         let corpus = Arc::clone(corpus);
-        let request = lang_for(query).map(|lang| SearchQuery {
+        let request = query_lang(tool, &corpus, plan.lang, query).map(|lang| SearchQuery {
             text: query.clone(),
             top_k: plan.top_k,
             lang: Some(lang),
@@ -185,10 +186,10 @@ pub(crate) async fn run_queries(
         async move {
             let request = request?;
             let lang = request.lang.unwrap_or(Lang::En);
-            let hits = tokio::task::spawn_blocking(move || corpus.search(&request))
+            let hits = tokio::task::spawn_blocking(move || rank(&corpus, &request))
                 .await
-                .map_err(|e| ToolError::Internal(format!("search task failed: {e}")))?
-                .map_err(|e| ToolError::Internal(format!("search failed: {e}")))?;
+                .map_err(|e| ToolError::Internal(format!("{tool} task failed: {e}")))?
+                .map_err(|e| ToolError::Internal(format!("{tool} failed: {e}")))?;
             Ok::<_, ToolError>((query, lang, hits))
         }
     });
@@ -277,7 +278,7 @@ impl Tool for SearchTool {
 
     async fn call(&self, args: &Value, _ctx: &CallContext) -> Result<ToolOutput, ToolError> {
         let plan = plan(Self::NAME, args, &self.config)?;
-        let answers = run_queries(Self::NAME, &self.corpus, &plan).await?;
+        let answers = run_queries(Self::NAME, &self.corpus, &plan, Corpus::search).await?;
         let mut texts = Vec::with_capacity(answers.len());
         let mut data = Vec::with_capacity(answers.len());
         for (query, lang, hits) in answers {

@@ -202,7 +202,8 @@ pub fn parse_args<T: DeserializeOwned>(tool: &str, args: &Value) -> Result<T, To
     serde_path_to_error::deserialize(args).map_err(|err| ToolError::invalid(tool, err.to_string()))
 }
 
-fn json_type_name(value: &Value) -> &'static str {
+/// How an error message names a JSON value's type ("an array", "null", …).
+pub fn json_type_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

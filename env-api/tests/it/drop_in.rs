@@ -3,18 +3,15 @@
 //! OpenAI SDK and the `sandbox_fusion` package; Search-R1's retriever; verl's one-type
 //! schema rule; the MCP SDK's session close; schemathesis over `/openapi.json`).
 
+use std::path::Path;
+
 use serde_json::{json, Value};
 
-use super::support::{config, corpus, start, start_with_python, venv_python, TestServer};
+use super::support::{body, config, corpus, start, start_with_python, venv_python, TestServer};
 
-async fn body(response: reqwest::Response) -> Value {
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{status}: not JSON ({e}): {text}"))
-}
-
-/// Runs a fixture script with the venv's Python; returns stdout (stderr on failure).
-async fn run_fixture(script: &str, args: &[&str]) -> (String, String) {
+/// Runs a fixture script with the venv's Python and `env` added; returns stdout and
+/// stderr (both shown on failure).
+async fn run_fixture(script: &str, args: &[&str], env: &[(&str, &Path)]) -> (String, String) {
     let python = venv_python();
     assert!(
         python.exists(),
@@ -25,6 +22,7 @@ async fn run_fixture(script: &str, args: &[&str]) -> (String, String) {
     let output = tokio::process::Command::new(&python)
         .arg(&path)
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .await
         .unwrap();
@@ -40,7 +38,7 @@ async fn run_fixture(script: &str, args: &[&str]) -> (String, String) {
 #[tokio::test]
 async fn tongyi_tools_run_with_only_the_documented_edits() {
     let server = start(config()).await;
-    let (stdout, _) = run_fixture("tongyi_tools.py", &[&server.base]).await;
+    let (stdout, _) = run_fixture("tongyi_tools.py", &[&server.base], &[]).await;
     let out: Value = serde_json::from_str(stdout.trim()).unwrap();
 
     let search = out["search"].as_str().unwrap();
@@ -186,22 +184,26 @@ async fn the_extractor_answers_as_the_visit_tool_does_and_deterministically() {
 async fn search_r1_gets_whole_passages_and_topk_of_them() {
     let server = start_with_python(config(), false).await;
     let corpus = corpus();
+    let queries = ["Abraham Lincoln", "Albedo"];
     let answer = body(
         server
             .post(
                 "/retrieve",
-                json!({"queries": ["Abraham Lincoln president", "albedo of snow"], "topk": 5, "return_scores": true}),
+                json!({"queries": queries, "topk": 5, "return_scores": true}),
             )
             .await,
     )
     .await;
     let result = answer["result"].as_array().unwrap();
     assert_eq!(result.len(), 2);
-    for per_query in result {
+    for (per_query, title) in result.iter().zip(queries) {
         let hits = per_query.as_array().unwrap();
         assert_eq!(hits.len(), 5, "topk passages: {per_query}");
         let scores: Vec<f64> = hits.iter().map(|h| h["score"].as_f64().unwrap()).collect();
+        assert!(scores[0] > 0.0);
         assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+        let first = hits[0]["document"]["contents"].as_str().unwrap();
+        assert!(first.starts_with(&format!("\"{title}\"\n")), "{first}");
         for hit in hits {
             let id = hit["document"]["id"].as_str().unwrap();
             let (doc_id, ordinal) = id.rsplit_once('#').unwrap();
@@ -215,6 +217,21 @@ async fn search_r1_gets_whole_passages_and_topk_of_them() {
             );
         }
     }
+    // Without scores each inner list holds the documents alone.
+    let plain = body(
+        server
+            .post(
+                "/retrieve",
+                json!({"queries": ["Albedo"], "topk": 1, "return_scores": false}),
+            )
+            .await,
+    )
+    .await;
+    assert!(plain["result"][0][0]["contents"]
+        .as_str()
+        .unwrap()
+        .starts_with("\"Albedo\"\n"));
+    assert!(plain["result"][0][0].get("score").is_none());
     server.stop().await;
 }
 
@@ -333,25 +350,11 @@ async fn https_listener_serves_unmodified_python_clients() {
     cfg.http.tls_key = Some(key);
     let server = start_with_python(cfg, false).await;
     let port = server.base.rsplit(':').next().unwrap().to_string();
-    let python = venv_python();
-    let script = format!(
-        "{}/tests/fixtures/tls_clients.py",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let output = tokio::process::Command::new(&python)
-        .arg(&script)
-        .args(["localhost", &port])
-        .env("SSL_CERT_FILE", &cert)
-        .env("REQUESTS_CA_BUNDLE", &cert)
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{}\n{stdout}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let trust = [
+        ("SSL_CERT_FILE", cert.as_path()),
+        ("REQUESTS_CA_BUNDLE", cert.as_path()),
+    ];
+    let (stdout, _) = run_fixture("tls_clients.py", &["localhost", &port], &trust).await;
     let out: Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(out["search_status"], 200);
     assert_eq!(out["first_title"], "Albedo");

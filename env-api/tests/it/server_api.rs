@@ -3,16 +3,10 @@
 
 use std::time::Duration;
 
-use super::support::{config, start, start_with_python, venv_python};
+use super::support::{body, config, start, start_with_python, venv_python};
 use serde_json::{json, Value};
 use simweb_tools::RateQuota;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-async fn body(response: reqwest::Response) -> Value {
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{status}: not JSON ({e}): {text}"))
-}
 
 #[tokio::test]
 async fn health_readiness_and_openapi() {
@@ -1013,49 +1007,6 @@ async fn sandbox_fusion_compat_runs_python_and_refuses_other_languages() {
     assert_eq!(cpp["status"], "SandboxError");
     assert!(cpp["message"].as_str().unwrap().contains("cpp"));
     assert!(cpp["run_result"].is_null());
-    server.stop().await;
-}
-
-#[tokio::test]
-async fn search_r1_retriever_compat() {
-    let server = start_with_python(config(), false).await;
-    let scored = body(
-        server
-            .post(
-                "/retrieve",
-                json!({"queries": ["Abraham Lincoln", "Albedo"], "topk": 2, "return_scores": true}),
-            )
-            .await,
-    )
-    .await;
-    let result = scored["result"].as_array().unwrap();
-    assert_eq!(result.len(), 2);
-    for (per_query, title) in result.iter().zip(["Abraham Lincoln", "Albedo"]) {
-        let hits = per_query.as_array().unwrap();
-        assert!(!hits.is_empty() && hits.len() <= 2);
-        let first = &hits[0];
-        assert!(first["score"].as_f64().unwrap() > 0.0);
-        assert!(first["document"]["id"].is_string());
-        let contents = first["document"]["contents"].as_str().unwrap();
-        assert!(
-            contents.starts_with(&format!("\"{title}\"\n")),
-            "{contents}"
-        );
-    }
-    let plain = body(
-        server
-            .post(
-                "/retrieve",
-                json!({"queries": ["Albedo"], "topk": 1, "return_scores": false}),
-            )
-            .await,
-    )
-    .await;
-    assert!(plain["result"][0][0]["contents"]
-        .as_str()
-        .unwrap()
-        .starts_with("\"Albedo\"\n"));
-    assert!(plain["result"][0][0].get("score").is_none());
     server.stop().await;
 }
 

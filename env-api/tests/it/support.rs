@@ -104,3 +104,10 @@ pub async fn start_with_python(mut config: ServeConfig, python: bool) -> TestSer
 }
 
 pub use simweb_testkit::venv_python;
+
+/// A response's JSON body (the panic shows the status and text when it is not JSON).
+pub async fn body(response: reqwest::Response) -> serde_json::Value {
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{status}: not JSON ({e}): {text}"))
+}
