@@ -6,7 +6,8 @@
 //! - the Jina reader (`GET /compat/jina/{url}`, and `GET /{url}` as on `r.jina.ai`), as
 //!   its `visit` tool fetches pages;
 //! - SandboxFusion (`POST /compat/sandbox-fusion/run_code`), its Python interpreter;
-//! - Search-R1's retriever (`POST /retrieve`): whole passages, `"Title"\ntext`.
+//! - the retriever servers of Search-R1, verl, SkyRL and rLLM (`POST /retrieve`, each
+//!   dialect in its own shape; `GET /health`): whole passages, `"Title"\ntext`.
 //!
 //! Searches go through the tool layer (cache, quotas, metrics) exactly like native calls.
 
@@ -429,10 +430,17 @@ pub async fn sandbox_fusion_run(
 
 // ---------------------------------------------------------------- Search-R1
 
-/// Search-R1's retriever request.
+/// A retriever request in any of the dialects RL code sends to `/retrieve`:
+/// Search-R1 and verl send `{"queries": [...], "topk"}`, SkyRL one `{"query", "topk"}`,
+/// rLLM `{"query", "top_k" | "k"}`. (`/openapi.json` states it as a `oneOf`.)
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RetrieveRequest {
-    pub queries: Vec<String>,
+    /// Several queries (Search-R1, verl).
+    #[serde(default)]
+    pub queries: Option<Vec<String>>,
+    /// One query (SkyRL, rLLM).
+    #[serde(default)]
+    pub query: Option<String>,
     /// Passages per query (default 3; at most `tools.search.max_top_k` are returned).
     #[serde(
         default,
@@ -440,49 +448,126 @@ pub struct RetrieveRequest {
     )]
     #[schema(minimum = 0, maximum = 1_000_000)]
     pub topk: Option<usize>,
+    /// rLLM's name for `topk`.
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::opt_int::<_, usize, 0, 1_000_000>"
+    )]
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    pub top_k: Option<usize>,
+    /// rLLM's server also reads `k`.
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::opt_int::<_, usize, 0, 1_000_000>"
+    )]
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    pub k: Option<usize>,
     #[serde(default)]
     pub return_scores: bool,
 }
 
 #[utoipa::path(post, path = "/retrieve", request_body = RetrieveRequest,
-    responses((status = 200, description = "{\"result\": [[{\"document\": {\"id\", \"contents\"}, \"score\"}]]} (documents only without return_scores)")))]
+    responses((status = 200, description = "`queries`: {\"result\": [[{\"document\": {\"id\", \"contents\"}, \"score\"}]]} (documents only without return_scores). One `query`: the same `result` (SkyRL reads it) plus rLLM's {\"query\", \"method\", \"results\": [{\"id\", \"content\", \"document\", \"score\"}], \"num_results\"}")))]
 pub async fn retrieve(
     State(state): State<AppState>,
     Extension(client): Extension<Client>,
     ApiJson(request): ApiJson<RetrieveRequest>,
 ) -> Result<Response, ApiError> {
+    let queries = match (&request.queries, &request.query) {
+        (Some(queries), None) => queries.clone(),
+        (None, Some(query)) => vec![query.clone()],
+        (Some(_), Some(_)) => {
+            return Err(ApiError::Unprocessable(
+                "give either `queries` (a list) or `query` (one string), not both".into(),
+            ))
+        }
+        (None, None) => {
+            return Err(ApiError::Unprocessable(
+                "missing `queries` (a list of strings) or `query` (one string)".into(),
+            ))
+        }
+    };
     let max = state.inner.config.http.max_batch.max(512);
-    if request.queries.len() > max {
+    if queries.len() > max {
         return Err(ApiError::Unprocessable(format!(
             "too many queries: {} (at most {max})",
-            request.queries.len()
+            queries.len()
         )));
     }
-    let topk = request.topk.unwrap_or(3).max(1);
-    let retrievals = request.queries.iter().map(|q| {
+    let topk = request
+        .topk
+        .or(request.top_k)
+        .or(request.k)
+        .unwrap_or(3)
+        .max(1);
+    let retrievals = queries.iter().map(|q| {
         let args = json!({"query": [q], "top_k": topk});
         let (state, client) = (&state, &client.0);
         async move { state.inner.toolbox.call("retrieve", &args, client).await }
     });
-    let mut result = Vec::with_capacity(request.queries.len());
+    let mut per_query = Vec::with_capacity(queries.len());
     for output in futures::future::join_all(retrievals).await {
         let output = output?;
-        let passages = output.data["results"][0]["passages"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let docs: Vec<Value> = passages
-            .iter()
-            .map(|passage| {
-                let document = json!({"id": passage["id"], "contents": passage["contents"]});
-                if request.return_scores {
-                    json!({"document": document, "score": passage["score"]})
-                } else {
-                    document
-                }
-            })
-            .collect();
-        result.push(Value::Array(docs));
+        per_query.push(
+            output.data["results"][0]["passages"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        );
     }
-    Ok((StatusCode::OK, Json(json!({ "result": result }))).into_response())
+    let result: Vec<Value> = per_query
+        .iter()
+        .map(|passages| {
+            Value::Array(
+                passages
+                    .iter()
+                    .map(|passage| {
+                        let document = search_r1_document(passage);
+                        if request.return_scores {
+                            json!({"document": document, "score": passage["score"]})
+                        } else {
+                            document
+                        }
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    let body = match &request.query {
+        None => json!({ "result": result }),
+        Some(query) => {
+            // rLLM reads `results`: flat `id`/`content`/`score` (its current tools) or
+            // `document.contents` (its earlier ones), so each item carries both.
+            let results: Vec<Value> = per_query[0]
+                .iter()
+                .map(|passage| {
+                    json!({
+                        "id": passage["id"],
+                        "content": passage["contents"],
+                        "document": search_r1_document(passage),
+                        "score": passage["score"],
+                    })
+                })
+                .collect();
+            json!({
+                "result": result,
+                "query": query,
+                "method": "bm25",
+                "num_results": results.len(),
+                "results": results,
+            })
+        }
+    };
+    Ok((StatusCode::OK, Json(body)).into_response())
+}
+
+/// A passage as Search-R1's corpus rows are: `{"id", "contents": "\"Title\"\ntext"}`.
+fn search_r1_document(passage: &Value) -> Value {
+    json!({"id": passage["id"], "contents": passage["contents"]})
+}
+
+/// `GET /health`, as rLLM's retrieval tool checks its server before the first query.
+#[utoipa::path(get, path = "/health", responses((status = 200, description = "{\"status\": \"healthy\"} (the retriever-server health check rLLM calls)")))]
+pub async fn retriever_health() -> Json<Value> {
+    Json(json!({"status": "healthy"}))
 }

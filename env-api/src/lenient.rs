@@ -11,15 +11,16 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use simweb_tools::json_type_name;
 
-/// `T` from `value`, which must be a JSON object.
-pub fn from_object<T: DeserializeOwned>(value: Value) -> Result<T, serde_json::Error> {
+/// `T` from `value`, which must be a JSON object. The error names the field it is about
+/// (`queries: invalid type: string "x", expected a sequence`).
+pub fn from_object<T: DeserializeOwned>(value: Value) -> Result<T, String> {
     if !value.is_object() {
-        return Err(serde_json::Error::custom(format!(
+        return Err(format!(
             "expected a JSON object, got {}",
             json_type_name(&value)
-        )));
+        ));
     }
-    serde_json::from_value(value)
+    serde_path_to_error::deserialize(value).map_err(|e| e.to_string())
 }
 
 /// For `#[serde(default, deserialize_with = "opt_object")]`: null/absent, or an object.
@@ -122,8 +123,9 @@ mod tests {
         );
         // serde's derive alone would read this as {"a": "x", "b": 1}.
         let err = super::from_object::<Pair>(serde_json::json!(["x", 1])).unwrap_err();
-        assert!(err
-            .to_string()
-            .contains("expected a JSON object, got an array"));
+        assert!(err.contains("expected a JSON object, got an array"));
+        // A wrong field is named.
+        let err = super::from_object::<Pair>(serde_json::json!({"a": "x", "b": "y"})).unwrap_err();
+        assert!(err.starts_with("b: invalid type"), "{err}");
     }
 }

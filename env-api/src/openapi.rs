@@ -29,6 +29,7 @@ use crate::{compat, episodes, openai, routes};
         compat::jina_read,
         compat::sandbox_fusion_run,
         compat::retrieve,
+        compat::retriever_health,
         openai::chat_completions,
         openai::list_models,
     ),
@@ -62,7 +63,13 @@ use crate::{compat, episodes, openai, routes};
 struct ApiDoc;
 
 /// Paths outside the API-key and load-shedding middleware.
-const OPEN_PATHS: [&str; 4] = ["/healthz", "/readyz", "/metrics", "/openapi.json"];
+const OPEN_PATHS: [&str; 5] = [
+    "/healthz",
+    "/health",
+    "/readyz",
+    "/metrics",
+    "/openapi.json",
+];
 
 /// What the document says that depends on the server's configuration.
 pub struct ServerFacts<'a> {
@@ -247,4 +254,22 @@ fn refine_schemas(schemas: &mut Map<String, Value>, facts: &ServerFacts) {
             {"type": "null"}
         ]}),
     );
+    if let Some(schema) = schemas.get_mut("RetrieveRequest") {
+        // Exactly one of `queries` / `query` given (not null): two shapes, each with every
+        // other field.
+        let mut many = schema.clone();
+        let mut one = schema.clone();
+        if many.is_object() && one.is_object() {
+            let (m, o) = (&mut many, &mut one);
+            m["required"] = json!(["queries"]);
+            m["not"] = json!({"required": ["query"], "properties": {"query": {"type": "string"}}});
+            m["properties"]["queries"] = json!({"type": "array", "items": {"type": "string"}, "description": "Several queries (Search-R1, verl)."});
+            o["required"] = json!(["query"]);
+            o["not"] =
+                json!({"required": ["queries"], "properties": {"queries": {"type": "array"}}});
+            o["properties"]["query"] =
+                json!({"type": "string", "description": "One query (SkyRL, rLLM)."});
+        }
+        *schema = json!({"oneOf": [many, one]});
+    }
 }

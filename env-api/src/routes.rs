@@ -55,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/health", get(crate::compat::retriever_health))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .route("/openapi.json", get(openapi))
@@ -128,7 +129,7 @@ async fn count_responses(State(state): State<AppState>, request: Request, next: 
 /// without bound. Health checks always pass.
 async fn shed_load(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    if path == "/healthz" || path == "/readyz" || path == "/metrics" {
+    if matches!(path, "/healthz" | "/health" | "/readyz" | "/metrics") {
         return next.run(request).await;
     }
     let Ok(_permit) = state.inner.in_flight.clone().try_acquire_owned() else {

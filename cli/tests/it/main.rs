@@ -5,6 +5,7 @@
 mod cli;
 mod docker_files;
 mod policy_over_http;
+mod python_package;
 mod rollout_cli;
 mod serve_cli;
 mod support;
