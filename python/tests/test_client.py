@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import importlib.metadata
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -179,3 +183,19 @@ def test_serve_reports_a_bad_data_dir(tmp_path_factory: pytest.TempPathFactory) 
     with pytest.raises(simweb.ServerStartError) as failed:
         simweb.serve(empty, python=False, ready_timeout=30)
     assert "did not start" in str(failed.value)
+
+
+@pytest.mark.parametrize("example", ["quickstart.py", "gymnasium_episode.py", "async_batch.py"])
+def test_examples_run_against_a_server(url: str, example: str) -> None:
+    path = Path(__file__).resolve().parents[1] / "examples" / example
+    done = subprocess.run(
+        [sys.executable, str(path)],
+        env={**os.environ, "SIMWEB_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip()
+    if example != "async_batch.py":
+        assert "1.0" in done.stdout  # the scripted answer wins

@@ -38,7 +38,7 @@ fn run_module(module: &str, args: &[&str]) {
 
 #[test]
 fn python_package_is_strictly_typed() {
-    run_module("mypy", &["src", "tests"]);
+    run_module("mypy", &["src", "tests", "examples"]);
 }
 
 #[test]
