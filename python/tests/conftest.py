@@ -3,8 +3,8 @@ real ``simweb serve`` processes on 127.0.0.1 started through ``simweb.serve``.
 
 Needs ``SIMWEB_BIN`` (the ``simweb`` binary) and ``SIMWEB_WIKI_SAMPLES`` (the sample
 dumps); ``make test`` runs this suite from the CLI crate's integration tests, which set
-both. A data dir admits one server process at a time, so each server gets its own
-ingested copy (the samples ingest in seconds).
+both. The corpus is ingested once; every server of the session reads it at once (a
+published corpus opens read-only in any number of processes).
 """
 
 from __future__ import annotations
@@ -40,11 +40,16 @@ def ingest(out: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[simweb.LocalServer]:
-    """The main server: all sample dumps, Python sandbox on."""
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """All sample dumps (English, Chinese, ZIM), ingested by the real binary."""
+    return ingest(tmp_path_factory.mktemp("corpus") / "corpus")
+
+
+@pytest.fixture(scope="session")
+def server(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[simweb.LocalServer]:
+    """The main server: Python sandbox on."""
     root = tmp_path_factory.mktemp("main")
-    data = ingest(root / "corpus")
-    with simweb.serve(data, state_dir=root / "state") as local:
+    with simweb.serve(corpus, state_dir=root / "state") as local:
         yield local
 
 
@@ -60,14 +65,14 @@ def client(url: str) -> Iterator[simweb.Client]:
 
 
 @pytest.fixture(scope="session")
-def quota_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[simweb.LocalServer]:
-    """A server whose `search` admits one call per client per second (burst 1)."""
+def quota_server(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[simweb.LocalServer]:
+    """A second server on the same corpus whose `search` admits one call per client per
+    second (burst 1)."""
     root = tmp_path_factory.mktemp("quota")
-    data = ingest(root / "corpus")
     config = root / "simweb.toml"
     config.write_text(
         "[layers.tools.search]\nclient_quota = { per_second = 1, burst = 1 }\n",
         encoding="utf-8",
     )
-    with simweb.serve(data, state_dir=root / "state", config=config, python=False) as local:
+    with simweb.serve(corpus, state_dir=root / "state", config=config, python=False) as local:
         yield local

@@ -165,12 +165,8 @@ def test_rate_limit_is_retried_after_retry_after(quota_server: simweb.LocalServe
     assert waited >= 0.9, f"retried before Retry-After: {waited:.2f} s"
 
 
-def test_api_keys_are_sent_and_checked(tmp_path_factory: pytest.TempPathFactory) -> None:
-    from conftest import ingest
-
-    root = tmp_path_factory.mktemp("keys")
-    data = ingest(root / "corpus")
-    with simweb.serve(data, state_dir=root / "state", python=False, api_keys=["s3cret"]) as local:
+def test_api_keys_are_sent_and_checked(corpus: Path, tmp_path: Path) -> None:
+    with simweb.serve(corpus, state_dir=tmp_path / "state", python=False, api_keys=["s3cret"]) as local:
         with local.client(api_key="wrong", max_retries=0) as bad:
             with pytest.raises(simweb.Unauthorized):
                 bad.search("Albedo")

@@ -104,9 +104,8 @@ fn ingested(set: Sample) -> &'static Ingested {
     })
 }
 
-/// The data dir of `set`, ingested once per process. For tests that run the `simweb`
-/// binary over it: such a `set` must not also be opened in-process with [`corpus`] (the
-/// store admits one process per data dir).
+/// The data dir of `set`, ingested once per process, for tests that run the `simweb`
+/// binary over it (a published corpus opens in any number of processes at once).
 pub fn corpus_dir(set: Sample) -> PathBuf {
     ingested(set).data.clone()
 }

@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::docstore::DocStore;
 use crate::error::CorpusError;
 use crate::index::LangIndex;
 use crate::manifest::{Manifest, LAYOUT_VERSION, MANIFEST_FILE};
 use crate::model::{Document, Lang};
 use crate::normalize::{has_cjk, parse_title_ref, TitleRef};
-use crate::store::Store;
 
 /// Redirect chains longer than this are treated as loops.
 pub const MAX_REDIRECT_HOPS: usize = 8;
@@ -92,7 +92,7 @@ pub struct Resolved {
 pub struct Corpus {
     dir: PathBuf,
     manifest: Manifest,
-    store: Store,
+    store: DocStore,
     indexes: BTreeMap<Lang, LangIndex>,
 }
 
@@ -131,7 +131,7 @@ impl Corpus {
     /// Opens a data dir written by `simweb ingest`.
     pub fn open(data_dir: &Path) -> Result<Corpus, CorpusError> {
         let manifest = read_manifest(data_dir)?;
-        let store = Store::open(&data_dir.join("store"))?;
+        let store = DocStore::open(&data_dir.join(crate::docstore::DIR))?;
         let mut indexes = BTreeMap::new();
         for &lang in &manifest.languages {
             let index = LangIndex::open(data_dir, lang).map_err(|e| CorpusError::Index {

@@ -34,7 +34,7 @@ use crate::manifest::{
 use crate::mediawiki::{self, DumpInfo, DumpOptions, RawPage};
 use crate::model::{Lang, SourceItem};
 use crate::passages::passages;
-use crate::store::{Inserted, Store};
+use crate::store::{BuildStore, Inserted};
 use crate::wikitext::{clean_page, CleanOptions};
 use crate::zimfile::{open_zim, ZimEntry};
 
@@ -189,6 +189,11 @@ pub fn ingest(
     let (counts, facts, uncompressed) =
         run_pipeline(inputs, &formats, tmp.path(), opts, &clean_opts, &progress)?;
     progress.bar.finish_and_clear();
+    let sled_dir = tmp.path().join("store");
+    std::fs::remove_dir_all(&sled_dir).map_err(|source| IngestError::Io {
+        path: sled_dir,
+        source,
+    })?;
 
     let hashes = hasher
         .join()
@@ -331,13 +336,16 @@ fn check_output(out: &Path) -> Result<(), IngestError> {
     }
 }
 
-/// A corpus that a process has open (a running `simweb serve`) holds sled's exclusive
-/// lock on `store/db`. Replacing it under that process would leave it serving the
-/// deleted old snapshot, so the ingest is refused, naming the reason, instead. The probe
-/// uses the same advisory lock (flock), so it never disturbs the holder.
+/// Every process that has the corpus open (a running `simweb serve`, the CLI) holds a
+/// shared lock on `docstore/LOCK`. Replacing the corpus under it would leave it serving
+/// the deleted old snapshot, so the ingest is refused, naming the reason, instead. The
+/// probe asks for the same advisory lock exclusively and releases it at once, so it
+/// never disturbs a reader.
 fn refuse_if_open(out: &Path) -> Result<(), IngestError> {
-    let db = out.join("store").join("db");
-    let Ok(file) = std::fs::OpenOptions::new().read(true).write(true).open(&db) else {
+    let lock = out
+        .join(crate::docstore::DIR)
+        .join(crate::docstore::LOCK_FILE);
+    let Ok(file) = std::fs::File::open(&lock) else {
         return Ok(());
     };
     match file.try_lock() {
@@ -446,7 +454,7 @@ fn run_pipeline(
         opts.threads
     };
     let store_path = build_dir.join("store");
-    let store = Store::create(&store_path).map_err(|e| IngestError::Store {
+    let store = BuildStore::create(&store_path).map_err(|e| IngestError::Store {
         path: store_path.clone(),
         message: e.to_string(),
     })?;
@@ -479,8 +487,11 @@ fn run_pipeline(
         let facts = read?;
         let counts = written?;
         let uncompressed = facts.iter().map(|f| f.uncompressed_bytes).sum::<u64>();
-        store.flush().map_err(|e| IngestError::Store {
-            path: store_path.clone(),
+        // Freeze the sled trees into the published store's immutable tables; the sled
+        // files never leave the build dir.
+        let freeze_dir = build_dir.join(crate::docstore::DIR);
+        store.freeze(&freeze_dir).map_err(|e| IngestError::Store {
+            path: freeze_dir.clone(),
             message: e.to_string(),
         })?;
         Ok((counts, facts, uncompressed))
@@ -649,7 +660,7 @@ fn write_in_order(
     rx: Receiver<Done>,
     n_inputs: usize,
     build_dir: &Path,
-    store: &Store,
+    store: &BuildStore,
     progress: &Progress,
 ) -> Result<Vec<Counts>, IngestError> {
     let mut counts = vec![Counts::default(); n_inputs];

@@ -1,4 +1,4 @@
-//! Offline Wikipedia: dump ingest (MediaWiki XML/bz2, ZIM, JSONL), clean text, sled document store and tantivy index.
+//! Offline Wikipedia: dump ingest (MediaWiki XML/bz2, ZIM, JSONL), clean text, an immutable compressed document store and tantivy indexes.
 
 pub mod chinese;
 pub mod mediawiki;
@@ -8,6 +8,7 @@ pub mod wikitext;
 // Store, index and read side (ingest pipeline, readers for ZIM and JSONL).
 pub mod analyzers;
 pub mod corpus;
+pub mod docstore;
 pub mod error;
 pub mod html;
 pub mod index;
@@ -17,6 +18,7 @@ pub mod manifest;
 pub mod normalize;
 pub mod passages;
 pub mod store;
+pub mod table;
 pub mod zimfile;
 
 pub use corpus::{Corpus, PassageHit, Resolved, SearchHit, SearchQuery};

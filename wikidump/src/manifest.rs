@@ -17,7 +17,7 @@ use crate::model::Lang;
 pub const PARSER_VERSION: &str = "simweb-wikidump/2";
 
 /// Bump when the on-disk layout changes; `Corpus::open` refuses other versions.
-pub const LAYOUT_VERSION: u32 = 2;
+pub const LAYOUT_VERSION: u32 = 3;
 
 /// File name of the manifest inside a data dir.
 pub const MANIFEST_FILE: &str = "manifest.json";
