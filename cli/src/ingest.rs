@@ -25,6 +25,11 @@ pub struct IngestArgs {
     /// result is refused and an existing corpus at --out is kept).
     #[arg(long)]
     pub allow_empty: bool,
+    /// A Wikimedia multistream index (`P-index.txt.bz2` for the input `P.xml.bz2`;
+    /// repeatable): reading skips the scan for stream boundaries. The corpus and its
+    /// snapshot id are the same with or without it.
+    #[arg(long = "multistream-index")]
+    pub multistream_indexes: Vec<PathBuf>,
     /// Input files; format detected from content. Several inputs make one corpus.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
@@ -49,6 +54,7 @@ pub fn run(args: IngestArgs) -> anyhow::Result<()> {
         threads: args.threads,
         progress: true,
         allow_empty: args.allow_empty,
+        multistream_indexes: args.multistream_indexes,
     };
     let report = simweb_wikidump::ingest(&args.inputs, &args.out, &opts).with_context(|| {
         format!(

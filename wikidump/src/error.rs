@@ -11,6 +11,8 @@ use crate::model::Lang;
 /// previous data dir (if any) is left exactly as it was.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
+    #[error("{}: matches no input (the multistream index `P-index.txt.bz2` belongs to the dump `P.xml.bz2`)", path.display())]
+    UnmatchedIndex { path: PathBuf },
     #[error("no input files given")]
     NoInputs,
     #[error("{path}: {source}")]

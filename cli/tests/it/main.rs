@@ -7,5 +7,6 @@ mod docker_files;
 mod policy_over_http;
 mod python_package;
 mod rollout_cli;
+mod scale;
 mod serve_cli;
 mod support;
