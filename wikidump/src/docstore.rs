@@ -2,7 +2,7 @@
 //! immutable [`Table`]s under `docstore/` in the data dir.
 //!
 //! Tables (keys are UTF-8; `{lang}` is `en`/`zh`, `\u{1f}` separates key parts):
-//! - `docs`:          doc id -> Document (JSON)
+//! - `docs`:          doc id -> Document (JSON); a keyed table, blocks in input order
 //! - `doc_titles`:    doc id -> title (resolving a title must not load a whole page)
 //! - `titles`:        `{lang}\u{1f}{title_key}` -> doc id (first ingested wins)
 //! - `titles_folded`: `{lang}\u{1f}{lower-cased key}` -> doc id (fallback lookup)

@@ -479,7 +479,8 @@ fn run_pipeline(
         opts.threads
     };
     let store_path = build_dir.join("store");
-    let store = BuildStore::create(&store_path).map_err(|e| IngestError::Store {
+    let docstore_dir = build_dir.join(crate::docstore::DIR);
+    let store = BuildStore::create(&store_path, &docstore_dir).map_err(|e| IngestError::Store {
         path: store_path.clone(),
         message: e.to_string(),
     })?;
@@ -512,8 +513,8 @@ fn run_pipeline(
         let facts = read?;
         let counts = written?;
         let uncompressed = facts.iter().map(|f| f.uncompressed_bytes).sum::<u64>();
-        // Freeze the sled trees into the published store's immutable tables; the sled
-        // files never leave the build dir.
+        // Finish `docs` and freeze the sled trees into the published store's immutable
+        // tables; the sled files never leave the build dir.
         let freeze_dir = build_dir.join(crate::docstore::DIR);
         store.freeze(&freeze_dir).map_err(|e| IngestError::Store {
             path: freeze_dir.clone(),

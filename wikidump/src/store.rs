@@ -1,23 +1,25 @@
-//! The build-time document store: ingest writes documents, titles and redirects into
-//! a sled store in its private build dir (sled gives it "first entry wins" lookups while
-//! it writes), then [`BuildStore::freeze`] writes each tree as an immutable table of the
-//! published [`crate::docstore`] and the sled files are dropped. No published corpus
+//! The build-time document store. Documents go straight into the published `docs`
+//! table (a keyed table, written in input order, so no page is held in memory); the small
+//! maps (doc titles, title keys, redirects, URLs) go into a sled store in the private
+//! build dir, which gives "first entry wins" lookups while the ingest writes. Then
+//! [`BuildStore::freeze`] finishes `docs` and writes each sled tree as an immutable table
+//! of the published [`crate::docstore`]; the sled files are dropped. No published corpus
 //! contains sled.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::docstore::{self, lang_key as key};
 use crate::error::CorpusError;
 use crate::model::{Document, Redirect};
 use crate::normalize::{folded_key, title_key};
-use crate::table::TableWriter;
+use crate::table::{KeyedTableWriter, TableError, TableWriter};
 
 /// Handles to the trees of the store an ingest is writing.
 #[derive(Clone)]
 pub struct BuildStore {
-    db: Arc<sled::Db>,
-    docs: sled::Tree,
+    /// The published `docs` table being written (taken by `freeze`).
+    docs: Arc<Mutex<Option<KeyedTableWriter>>>,
     doc_titles: sled::Tree,
     titles: sled::Tree,
     titles_folded: sled::Tree,
@@ -34,25 +36,34 @@ pub enum Inserted {
 }
 
 impl BuildStore {
-    /// Creates a fresh store for an ingest (the directory must not hold one).
-    pub fn create(path: &Path) -> Result<BuildStore, sled::Error> {
+    /// Creates a fresh store for an ingest: sled at `path` (must not hold one), the
+    /// `docs` table in `docstore_dir` (created).
+    pub fn create(path: &Path, docstore_dir: &Path) -> Result<BuildStore, CorpusError> {
         let db = sled::Config::new()
             .path(path)
             .cache_capacity(128 << 20)
             .mode(sled::Mode::HighThroughput)
-            .open()?;
-        Self::from_db(Arc::new(db))
+            .open()
+            .map_err(store_err)?;
+        std::fs::create_dir_all(docstore_dir).map_err(|e| CorpusError::Store {
+            message: format!("{}: {e}", docstore_dir.display()),
+        })?;
+        let docs = KeyedTableWriter::create(
+            &docstore::table_path(docstore_dir, "docs"),
+            doc_block_bytes(),
+        )
+        .map_err(table_err)?;
+        Self::from_db(Arc::new(db), docs).map_err(store_err)
     }
 
-    fn from_db(db: Arc<sled::Db>) -> Result<BuildStore, sled::Error> {
+    fn from_db(db: Arc<sled::Db>, docs: KeyedTableWriter) -> Result<BuildStore, sled::Error> {
         Ok(BuildStore {
-            docs: db.open_tree("docs")?,
+            docs: Arc::new(Mutex::new(Some(docs))),
             doc_titles: db.open_tree("doc_titles")?,
             titles: db.open_tree("titles")?,
             titles_folded: db.open_tree("titles_folded")?,
             redirects: db.open_tree("redirects")?,
             urls: db.open_tree("urls")?,
-            db,
         })
     }
 
@@ -60,13 +71,20 @@ impl BuildStore {
     /// pointing at the first document (JSONL passage corpora repeat titles). First one
     /// wins everywhere, so the result depends only on input order.
     pub fn insert_document(&self, doc: &Document) -> Result<Inserted, CorpusError> {
-        if self.docs.contains_key(&doc.id).map_err(store_err)? {
+        // `doc_titles` has every stored id: it is the set that makes the first one win.
+        if self.doc_titles.contains_key(&doc.id).map_err(store_err)? {
             return Ok(Inserted::Duplicate);
         }
         let json = serde_json::to_vec(doc).map_err(|e| CorpusError::Store {
             message: format!("serialising {}: {e}", doc.id),
         })?;
-        self.docs.insert(&doc.id, json).map_err(store_err)?;
+        {
+            let mut docs = self.docs.lock().unwrap_or_else(|e| e.into_inner());
+            let writer = docs.as_mut().ok_or_else(|| CorpusError::Store {
+                message: "the store is already frozen".into(),
+            })?;
+            writer.add(doc.id.as_bytes(), &json).map_err(table_err)?;
+        }
         self.doc_titles
             .insert(&doc.id, doc.title.as_bytes())
             .map_err(store_err)?;
@@ -103,37 +121,36 @@ impl BuildStore {
         Ok(Inserted::New)
     }
 
-    /// Writes everything to disk (end of ingest).
-    pub fn flush(&self) -> Result<(), CorpusError> {
-        self.db.flush().map(|_| ()).map_err(store_err)
-    }
-
-    /// Writes every tree, in key order, as the published store's tables under `dir`
-    /// (created), plus the readers' lock file. Returns the bytes written.
+    /// Finishes the `docs` table and writes every sled tree, in key order, as the
+    /// published store's other tables under `dir` (where `create` put `docs`), plus the
+    /// readers' lock file. Returns the bytes written.
     pub fn freeze(&self, dir: &Path) -> Result<u64, CorpusError> {
         let io = |e: std::io::Error| CorpusError::Store {
             message: format!("{}: {e}", dir.display()),
         };
-        std::fs::create_dir_all(dir).map_err(io)?;
+        let docs = self
+            .docs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .ok_or_else(|| CorpusError::Store {
+                message: "the store is already frozen".into(),
+            })?;
+        docs.finish().map_err(table_err)?;
+        let mut bytes = std::fs::metadata(docstore::table_path(dir, "docs"))
+            .map_err(io)?
+            .len();
         let trees = [
-            &self.docs,
-            &self.doc_titles,
-            &self.titles,
-            &self.titles_folded,
-            &self.redirects,
-            &self.urls,
+            ("doc_titles", &self.doc_titles),
+            ("titles", &self.titles),
+            ("titles_folded", &self.titles_folded),
+            ("redirects", &self.redirects),
+            ("urls", &self.urls),
         ];
-        let mut bytes = 0;
-        for (name, tree) in docstore::TABLES.iter().zip(trees) {
+        for (name, tree) in trees {
             let path = docstore::table_path(dir, name);
-            let table_err = |e: crate::table::TableError| CorpusError::Store {
-                message: e.to_string(),
-            };
-            let block_bytes = match *name {
-                "docs" => doc_block_bytes(),
-                _ => crate::table::BLOCK_BYTES,
-            };
-            let mut writer = TableWriter::create(&path, block_bytes).map_err(table_err)?;
+            let mut writer =
+                TableWriter::create(&path, crate::table::BLOCK_BYTES).map_err(table_err)?;
             for entry in tree.iter() {
                 let (k, v) = entry.map_err(store_err)?;
                 writer.add(&k, &v).map_err(table_err)?;
@@ -154,6 +171,12 @@ fn doc_block_bytes() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(16 << 10)
+}
+
+fn table_err(e: TableError) -> CorpusError {
+    CorpusError::Store {
+        message: e.to_string(),
+    }
 }
 
 fn store_err(e: sled::Error) -> CorpusError {

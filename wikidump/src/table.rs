@@ -14,6 +14,11 @@
 //! footer   u64 index offset | u64 index len | u64 index raw len | u64 entries | b"SWTABLE1"
 //! ```
 //!
+//! A *keyed* table ([`KeyedTableWriter`], magic `SWKEYED1`) takes its entries in any
+//! order: blocks follow arrival order and the index has one entry per key, sorted, so a
+//! writer never holds more than one block of values (the `docs` table is written this
+//! way while ingest runs, in input order).
+//!
 //! Integers are little-endian. A truncated or foreign file fails at open (footer), a
 //! damaged block at read (zstd checksum), each naming the file.
 
@@ -28,6 +33,7 @@ use std::path::{Path, PathBuf};
 /// entry, so a larger value is one block of its own.
 pub const BLOCK_BYTES: usize = 4 << 10;
 const MAGIC: &[u8; 8] = b"SWTABLE1";
+const KEYED_MAGIC: &[u8; 8] = b"SWKEYED1";
 const FOOTER: usize = 40;
 /// zstd level: ~3 compresses at hundreds of MB/s per core, well ahead of ingest.
 const LEVEL: i32 = 3;
@@ -155,21 +161,26 @@ impl TableWriter {
     /// Writes the last block, the index and the footer, and syncs the file.
     pub fn finish(mut self) -> Result<u64, TableError> {
         self.flush_block()?;
-        let mut index = Vec::new();
-        for block in &self.index {
-            put_varint(&mut index, block.first_key.len() as u64);
-            index.extend_from_slice(&block.first_key);
-            index.extend_from_slice(&block.offset.to_le_bytes());
-            index.extend_from_slice(&block.len.to_le_bytes());
-            index.extend_from_slice(&block.raw_len.to_le_bytes());
+        let index = std::mem::take(&mut self.index);
+        self.write_index(&index, MAGIC)
+    }
+
+    fn write_index(mut self, index: &[BlockRef], magic: &[u8; 8]) -> Result<u64, TableError> {
+        let mut raw = Vec::new();
+        for block in index {
+            put_varint(&mut raw, block.first_key.len() as u64);
+            raw.extend_from_slice(&block.first_key);
+            raw.extend_from_slice(&block.offset.to_le_bytes());
+            raw.extend_from_slice(&block.len.to_le_bytes());
+            raw.extend_from_slice(&block.raw_len.to_le_bytes());
         }
-        let frame = self.compressor.compress(&index).map_err(|e| self.io(e))?;
+        let frame = self.compressor.compress(&raw).map_err(|e| self.io(e))?;
         let mut footer = Vec::with_capacity(FOOTER);
         footer.extend_from_slice(&self.offset.to_le_bytes());
         footer.extend_from_slice(&(frame.len() as u64).to_le_bytes());
-        footer.extend_from_slice(&(index.len() as u64).to_le_bytes());
+        footer.extend_from_slice(&(raw.len() as u64).to_le_bytes());
         footer.extend_from_slice(&self.entries.to_le_bytes());
-        footer.extend_from_slice(MAGIC);
+        footer.extend_from_slice(magic);
         self.out.write_all(&frame).map_err(|e| self.io(e))?;
         self.out.write_all(&footer).map_err(|e| self.io(e))?;
         let file = self.out.into_inner().map_err(|e| TableError::Io {
@@ -184,11 +195,73 @@ impl TableWriter {
     }
 }
 
+/// Writes a keyed table: entries in any order, unique keys (checked at `finish`).
+pub struct KeyedTableWriter {
+    blocks: TableWriter,
+    /// (key, block number) of every entry so far.
+    keys: Vec<(Box<[u8]>, u32)>,
+}
+
+impl KeyedTableWriter {
+    pub fn create(path: &Path, block_bytes: usize) -> Result<KeyedTableWriter, TableError> {
+        Ok(KeyedTableWriter {
+            blocks: TableWriter::create(path, block_bytes)?,
+            keys: Vec::new(),
+        })
+    }
+
+    pub fn add(&mut self, key: &[u8], value: &[u8]) -> Result<(), TableError> {
+        let w = &mut self.blocks;
+        if w.block_first.is_none() {
+            w.block_first = Some(Vec::new());
+        }
+        put_varint(&mut w.block, key.len() as u64);
+        w.block.extend_from_slice(key);
+        put_varint(&mut w.block, value.len() as u64);
+        w.block.extend_from_slice(value);
+        w.entries += 1;
+        let block = u32::try_from(w.index.len()).map_err(|_| w.oversized())?;
+        self.keys.push((key.into(), block));
+        if w.block.len() >= w.block_bytes {
+            w.flush_block()?;
+        }
+        Ok(())
+    }
+
+    /// Sorts the keys and writes them as the index (one entry per key), then the footer.
+    pub fn finish(mut self) -> Result<u64, TableError> {
+        self.blocks.flush_block()?;
+        let mut keys = std::mem::take(&mut self.keys);
+        keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        if keys.windows(2).any(|w| w[0].0 == w[1].0) {
+            return Err(TableError::Unsorted {
+                path: self.blocks.path.clone(),
+            });
+        }
+        let blocks = std::mem::take(&mut self.blocks.index);
+        let index: Vec<BlockRef> = keys
+            .into_iter()
+            .map(|(key, block)| {
+                let b = &blocks[block as usize];
+                BlockRef {
+                    first_key: key,
+                    offset: b.offset,
+                    len: b.len,
+                    raw_len: b.raw_len,
+                }
+            })
+            .collect();
+        self.blocks.write_index(&index, KEYED_MAGIC)
+    }
+}
+
 /// A table opened for reading: the file and its block index.
 pub struct Table {
     path: PathBuf,
     file: File,
+    /// One entry per block (first keys), or per key for a keyed table.
     index: Vec<BlockRef>,
+    keyed: bool,
     entries: u64,
 }
 
@@ -210,9 +283,11 @@ impl Table {
         let mut footer = [0u8; FOOTER];
         file.read_exact_at(&mut footer, size - FOOTER as u64)
             .map_err(io)?;
-        if &footer[32..] != MAGIC {
-            return Err(format("no table footer".into()));
-        }
+        let keyed = match &footer[32..] {
+            m if m == MAGIC => false,
+            m if m == KEYED_MAGIC => true,
+            _ => return Err(format("no table footer".into())),
+        };
         let word =
             |i: usize| u64::from_le_bytes(footer[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
         let (index_offset, index_len, index_raw, entries) = (word(0), word(1), word(2), word(3));
@@ -229,6 +304,7 @@ impl Table {
             path: path.to_path_buf(),
             file,
             index,
+            keyed,
             entries,
         })
     }
@@ -244,26 +320,38 @@ impl Table {
 
     /// The value of `key`, reading and decompressing the one block that may hold it.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, TableError> {
-        let after = self.index.partition_point(|b| &*b.first_key <= key);
-        let Some(block) = after.checked_sub(1).map(|i| &self.index[i]) else {
-            return Ok(None);
+        let block = if self.keyed {
+            match self.index.binary_search_by(|b| (*b.first_key).cmp(key)) {
+                Ok(i) => &self.index[i],
+                Err(_) => return Ok(None),
+            }
+        } else {
+            let after = self.index.partition_point(|b| &*b.first_key <= key);
+            match after.checked_sub(1) {
+                Some(i) => &self.index[i],
+                None => return Ok(None),
+            }
         };
         let raw = self.read_block(block)?;
         let mut entries = Entries { raw: &raw, at: 0 };
         while let Some(entry) = entries.next() {
             let (k, v) = entry.map_err(|reason| self.corrupt(block, reason))?;
             match k.cmp(key) {
-                std::cmp::Ordering::Less => continue,
                 std::cmp::Ordering::Equal => return Ok(Some(v.to_vec())),
-                std::cmp::Ordering::Greater => break,
+                // Blocks of a keyed table are in arrival order, not key order.
+                std::cmp::Ordering::Greater if !self.keyed => break,
+                _ => continue,
             }
         }
         Ok(None)
     }
 
-    /// Every key in order, block by block.
-    pub fn keys(&self) -> impl Iterator<Item = Result<Vec<u8>, TableError>> + '_ {
-        self.index.iter().flat_map(move |block| {
+    /// Every key in order.
+    pub fn keys(&self) -> Box<dyn Iterator<Item = Result<Vec<u8>, TableError>> + '_> {
+        if self.keyed {
+            return Box::new(self.index.iter().map(|b| Ok(b.first_key.to_vec())));
+        }
+        Box::new(self.index.iter().flat_map(move |block| {
             let keys: Vec<Result<Vec<u8>, TableError>> = match self.read_block(block) {
                 Ok(raw) => {
                     let mut out = Vec::new();
@@ -282,7 +370,7 @@ impl Table {
                 Err(e) => vec![Err(e)],
             };
             keys
-        })
+        }))
     }
 
     fn read_block(&self, block: &BlockRef) -> Result<Vec<u8>, TableError> {
@@ -426,6 +514,39 @@ mod tests {
             keys,
             entries.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn keyed_tables_take_keys_in_any_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.tbl");
+        let mut w = KeyedTableWriter::create(&path, 1024).unwrap();
+        // A permutation of 0..5000, as input order would give ids.
+        let order: Vec<u32> = (0..5000u32).map(|i| (i * 3001) % 5000).collect();
+        for i in &order {
+            w.add(
+                format!("doc:{i}").as_bytes(),
+                format!("body {i}").as_bytes(),
+            )
+            .unwrap();
+        }
+        assert_eq!(w.finish().unwrap(), 5000);
+        let t = Table::open(&path).unwrap();
+        for i in [0u32, 1, 17, 4999, 2500] {
+            let v = t.get(format!("doc:{i}").as_bytes()).unwrap();
+            assert_eq!(v.as_deref(), Some(format!("body {i}").as_bytes()));
+        }
+        assert_eq!(t.get(b"doc:5000").unwrap(), None);
+        let keys: Vec<Vec<u8>> = t.keys().map(Result::unwrap).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        assert_eq!(keys.len(), 5000);
+
+        let mut dup = KeyedTableWriter::create(&dir.path().join("d.tbl"), 1024).unwrap();
+        dup.add(b"a", b"1").unwrap();
+        dup.add(b"a", b"2").unwrap();
+        assert!(dup.finish().is_err());
     }
 
     #[test]
