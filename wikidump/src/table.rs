@@ -1,23 +1,26 @@
-//! Immutable sorted tables: the published document store's file format.
+//! Immutable tables: the published document store's file format.
 //!
 //! A published corpus never changes, so its key→value tables need no write path, no log
-//! and no lock: each is one file of sorted entries cut into blocks of about
-//! a configured size (default [`BLOCK_BYTES`]), each block a zstd frame (with its content checksum), then an index
-//! of the blocks' first keys, then a fixed footer. Any number of processes read it at
-//! once with positioned reads (`pread`), and a reader holds only the block index in
-//! memory. Compared with the sled tree it replaces, the store shrinks several-fold
-//! (sled keeps values uncompressed inside a log-structured page cache).
+//! and no lock: each is one file of entries cut into blocks of a configured size (default
+//! [`BLOCK_BYTES`]), each block a zstd frame (with its content checksum), then an index,
+//! then a fixed footer. Any number of processes read it at once with positioned reads
+//! (`pread`), and a reader holds only the index in memory, compactly: all keys in one
+//! buffer, about 8 bytes per entry beside the key bytes. Compared with the sled tree it
+//! replaces, the store shrinks several-fold (sled keeps values uncompressed inside a
+//! log-structured page cache).
 //!
 //! ```text
 //! block*   zstd( (varint klen, key, varint vlen, value)* )
-//! index    zstd( (varint klen, first key, u64 offset, u32 len, u32 raw_len)* )
-//! footer   u64 index offset | u64 index len | u64 index raw len | u64 entries | b"SWTABLE1"
+//! index    zstd( u64 blocks, (u64 offset, u32 len, u32 raw_len)*, (varint klen, key, varint block)* )
+//! footer   u64 index offset | u64 index len | u64 index raw len | u64 entries | magic
 //! ```
 //!
-//! A *keyed* table ([`KeyedTableWriter`], magic `SWKEYED1`) takes its entries in any
-//! order: blocks follow arrival order and the index has one entry per key, sorted, so a
-//! writer never holds more than one block of values (the `docs` table is written this
-//! way while ingest runs, in input order).
+//! Two kinds share the layout. A *sorted* table ([`TableWriter`], magic `SWTABLE1`)
+//! takes its entries in strictly increasing key order and indexes each block by its first
+//! key. A *keyed* table ([`KeyedTableWriter`], magic `SWKEYED1`) takes them in any order:
+//! blocks follow arrival order and the index has one entry per key, sorted, so the writer
+//! never holds more than one block of values (the `docs` table is written this way while
+//! ingest runs, in input order).
 //!
 //! Integers are little-endian. A truncated or foreign file fails at open (footer), a
 //! damaged block at read (zstd checksum), each naming the file.
@@ -54,26 +57,56 @@ pub enum TableError {
         offset: u64,
         reason: String,
     },
-    #[error("{}: keys must be added in strictly increasing order", path.display())]
+    #[error("{}: keys must be added in strictly increasing order (keyed tables: unique)", path.display())]
     Unsorted { path: PathBuf },
 }
 
-struct BlockRef {
-    first_key: Box<[u8]>,
+/// Where one compressed block is.
+#[derive(Clone, Copy)]
+struct Block {
     offset: u64,
     len: u32,
     raw_len: u32,
 }
 
-/// Writes one table; keys must arrive in strictly increasing byte order.
+/// Keys in one buffer (`ends[i]` closes key `i`), each with its block number.
+#[derive(Default)]
+struct Keys {
+    bytes: Vec<u8>,
+    ends: Vec<u32>,
+    blocks: Vec<u32>,
+}
+
+impl Keys {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn key(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.bytes[start..self.ends[i] as usize]
+    }
+
+    fn push(&mut self, key: &[u8], block: u32) -> Option<()> {
+        self.bytes.extend_from_slice(key);
+        self.ends.push(u32::try_from(self.bytes.len()).ok()?);
+        self.blocks.push(block);
+        Some(())
+    }
+}
+
+/// Writes a sorted table; keys must arrive in strictly increasing byte order.
 pub struct TableWriter {
     path: PathBuf,
     out: BufWriter<File>,
     compressor: zstd::bulk::Compressor<'static>,
     block: Vec<u8>,
-    block_first: Option<Vec<u8>>,
+    block_entries: usize,
+    block_first: Vec<u8>,
     last_key: Option<Vec<u8>>,
-    index: Vec<BlockRef>,
+    blocks: Vec<Block>,
+    /// First key of each block (sorted tables).
+    first_keys: Keys,
     offset: u64,
     entries: u64,
     block_bytes: usize,
@@ -94,9 +127,11 @@ impl TableWriter {
             out: BufWriter::with_capacity(1 << 20, file),
             compressor,
             block: Vec::with_capacity(block_bytes * 2),
-            block_first: None,
+            block_entries: 0,
+            block_first: Vec::new(),
             last_key: None,
-            index: Vec::new(),
+            blocks: Vec::new(),
+            first_keys: Keys::default(),
             offset: 0,
             entries: 0,
             block_bytes: block_bytes.max(1),
@@ -109,19 +144,31 @@ impl TableWriter {
                 path: self.path.clone(),
             });
         }
-        if self.block_first.is_none() {
-            self.block_first = Some(key.to_vec());
+        if self.block_entries == 0 {
+            self.block_first = key.to_vec();
         }
+        self.append(key, value)?;
+        self.last_key = Some(key.to_vec());
+        Ok(())
+    }
+
+    /// Adds an entry to the open block and closes the block once it is full.
+    fn append(&mut self, key: &[u8], value: &[u8]) -> Result<(), TableError> {
         put_varint(&mut self.block, key.len() as u64);
         self.block.extend_from_slice(key);
         put_varint(&mut self.block, value.len() as u64);
         self.block.extend_from_slice(value);
-        self.last_key = Some(key.to_vec());
+        self.block_entries += 1;
         self.entries += 1;
         if self.block.len() >= self.block_bytes {
             self.flush_block()?;
         }
         Ok(())
+    }
+
+    /// The number the open block will have.
+    fn current_block(&self) -> Result<u32, TableError> {
+        u32::try_from(self.blocks.len()).map_err(|_| self.too_large())
     }
 
     fn io(&self, source: std::io::Error) -> TableError {
@@ -131,48 +178,65 @@ impl TableWriter {
         }
     }
 
+    fn too_large(&self) -> TableError {
+        TableError::Format {
+            path: self.path.clone(),
+            reason: "over 4 GiB in one entry, 2^32 blocks or 4 GiB of keys".into(),
+        }
+    }
+
     fn flush_block(&mut self) -> Result<(), TableError> {
-        let Some(first_key) = self.block_first.take() else {
+        if self.block_entries == 0 {
             return Ok(());
-        };
+        }
         let frame = self
             .compressor
             .compress(&self.block)
             .map_err(|e| self.io(e))?;
         self.out.write_all(&frame).map_err(|e| self.io(e))?;
-        self.index.push(BlockRef {
-            first_key: first_key.into_boxed_slice(),
+        let number = self.current_block()?;
+        let first = std::mem::take(&mut self.block_first);
+        self.first_keys
+            .push(&first, number)
+            .ok_or_else(|| self.too_large())?;
+        self.blocks.push(Block {
             offset: self.offset,
-            len: u32::try_from(frame.len()).map_err(|_| self.oversized())?,
-            raw_len: u32::try_from(self.block.len()).map_err(|_| self.oversized())?,
+            len: u32::try_from(frame.len()).map_err(|_| self.too_large())?,
+            raw_len: u32::try_from(self.block.len()).map_err(|_| self.too_large())?,
         });
         self.offset += frame.len() as u64;
         self.block.clear();
+        self.block_entries = 0;
         Ok(())
-    }
-
-    fn oversized(&self) -> TableError {
-        TableError::Format {
-            path: self.path.clone(),
-            reason: "a single entry is larger than 4 GiB".into(),
-        }
     }
 
     /// Writes the last block, the index and the footer, and syncs the file.
     pub fn finish(mut self) -> Result<u64, TableError> {
         self.flush_block()?;
-        let index = std::mem::take(&mut self.index);
-        self.write_index(&index, MAGIC)
+        let keys = std::mem::take(&mut self.first_keys);
+        let order: Vec<u32> = (0..keys.len() as u32).collect();
+        self.write_index(&keys, &order, MAGIC)
     }
 
-    fn write_index(mut self, index: &[BlockRef], magic: &[u8; 8]) -> Result<u64, TableError> {
+    /// The index (blocks, then `keys` in `order`) and the footer.
+    fn write_index(
+        mut self,
+        keys: &Keys,
+        order: &[u32],
+        magic: &[u8; 8],
+    ) -> Result<u64, TableError> {
         let mut raw = Vec::new();
-        for block in index {
-            put_varint(&mut raw, block.first_key.len() as u64);
-            raw.extend_from_slice(&block.first_key);
+        raw.extend_from_slice(&(self.blocks.len() as u64).to_le_bytes());
+        for block in &self.blocks {
             raw.extend_from_slice(&block.offset.to_le_bytes());
             raw.extend_from_slice(&block.len.to_le_bytes());
             raw.extend_from_slice(&block.raw_len.to_le_bytes());
+        }
+        for &i in order {
+            let key = keys.key(i as usize);
+            put_varint(&mut raw, key.len() as u64);
+            raw.extend_from_slice(key);
+            put_varint(&mut raw, u64::from(keys.blocks[i as usize]));
         }
         let frame = self.compressor.compress(&raw).map_err(|e| self.io(e))?;
         let mut footer = Vec::with_capacity(FOOTER);
@@ -198,69 +262,51 @@ impl TableWriter {
 /// Writes a keyed table: entries in any order, unique keys (checked at `finish`).
 pub struct KeyedTableWriter {
     blocks: TableWriter,
-    /// (key, block number) of every entry so far.
-    keys: Vec<(Box<[u8]>, u32)>,
+    /// Every key so far with its block number.
+    keys: Keys,
 }
 
 impl KeyedTableWriter {
     pub fn create(path: &Path, block_bytes: usize) -> Result<KeyedTableWriter, TableError> {
         Ok(KeyedTableWriter {
             blocks: TableWriter::create(path, block_bytes)?,
-            keys: Vec::new(),
+            keys: Keys::default(),
         })
     }
 
     pub fn add(&mut self, key: &[u8], value: &[u8]) -> Result<(), TableError> {
-        let w = &mut self.blocks;
-        if w.block_first.is_none() {
-            w.block_first = Some(Vec::new());
-        }
-        put_varint(&mut w.block, key.len() as u64);
-        w.block.extend_from_slice(key);
-        put_varint(&mut w.block, value.len() as u64);
-        w.block.extend_from_slice(value);
-        w.entries += 1;
-        let block = u32::try_from(w.index.len()).map_err(|_| w.oversized())?;
-        self.keys.push((key.into(), block));
-        if w.block.len() >= w.block_bytes {
-            w.flush_block()?;
-        }
-        Ok(())
+        let block = self.blocks.current_block()?;
+        self.keys
+            .push(key, block)
+            .ok_or_else(|| self.blocks.too_large())?;
+        self.blocks.append(key, value)
     }
 
     /// Sorts the keys and writes them as the index (one entry per key), then the footer.
     pub fn finish(mut self) -> Result<u64, TableError> {
         self.blocks.flush_block()?;
-        let mut keys = std::mem::take(&mut self.keys);
-        keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        if keys.windows(2).any(|w| w[0].0 == w[1].0) {
+        let keys = std::mem::take(&mut self.keys);
+        let mut order: Vec<u32> = (0..keys.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| keys.key(a as usize).cmp(keys.key(b as usize)));
+        if order
+            .windows(2)
+            .any(|w| keys.key(w[0] as usize) == keys.key(w[1] as usize))
+        {
             return Err(TableError::Unsorted {
                 path: self.blocks.path.clone(),
             });
         }
-        let blocks = std::mem::take(&mut self.blocks.index);
-        let index: Vec<BlockRef> = keys
-            .into_iter()
-            .map(|(key, block)| {
-                let b = &blocks[block as usize];
-                BlockRef {
-                    first_key: key,
-                    offset: b.offset,
-                    len: b.len,
-                    raw_len: b.raw_len,
-                }
-            })
-            .collect();
-        self.blocks.write_index(&index, KEYED_MAGIC)
+        self.blocks.write_index(&keys, &order, KEYED_MAGIC)
     }
 }
 
-/// A table opened for reading: the file and its block index.
+/// A table opened for reading: the file and its index.
 pub struct Table {
     path: PathBuf,
     file: File,
-    /// One entry per block (first keys), or per key for a keyed table.
-    index: Vec<BlockRef>,
+    blocks: Vec<Block>,
+    /// First key of each block (sorted tables), or every key (keyed tables), sorted.
+    keys: Keys,
     keyed: bool,
     entries: u64,
 }
@@ -298,12 +344,13 @@ impl Table {
         file.read_exact_at(&mut frame, index_offset).map_err(io)?;
         let raw = zstd::bulk::decompress(&frame, index_raw as usize)
             .map_err(|e| format(format!("index: {e}")))?;
-        let index =
+        let (blocks, keys) =
             parse_index(&raw, index_offset).ok_or_else(|| format("index entries".into()))?;
         Ok(Table {
             path: path.to_path_buf(),
             file,
-            index,
+            blocks,
+            keys,
             keyed,
             entries,
         })
@@ -320,18 +367,24 @@ impl Table {
 
     /// The value of `key`, reading and decompressing the one block that may hold it.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, TableError> {
-        let block = if self.keyed {
-            match self.index.binary_search_by(|b| (*b.first_key).cmp(key)) {
-                Ok(i) => &self.index[i],
-                Err(_) => return Ok(None),
+        let n = self.keys.len();
+        // First index entry whose key is greater than `key`.
+        let (mut lo, mut hi) = (0usize, n);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.keys.key(mid) <= key {
+                lo = mid + 1;
+            } else {
+                hi = mid;
             }
-        } else {
-            let after = self.index.partition_point(|b| &*b.first_key <= key);
-            match after.checked_sub(1) {
-                Some(i) => &self.index[i],
-                None => return Ok(None),
-            }
+        }
+        let Some(at) = lo.checked_sub(1) else {
+            return Ok(None);
         };
+        if self.keyed && self.keys.key(at) != key {
+            return Ok(None);
+        }
+        let block = self.blocks[self.keys.blocks[at] as usize];
         let raw = self.read_block(block)?;
         let mut entries = Entries { raw: &raw, at: 0 };
         while let Some(entry) = entries.next() {
@@ -349,9 +402,9 @@ impl Table {
     /// Every key in order.
     pub fn keys(&self) -> Box<dyn Iterator<Item = Result<Vec<u8>, TableError>> + '_> {
         if self.keyed {
-            return Box::new(self.index.iter().map(|b| Ok(b.first_key.to_vec())));
+            return Box::new((0..self.keys.len()).map(|i| Ok(self.keys.key(i).to_vec())));
         }
-        Box::new(self.index.iter().flat_map(move |block| {
+        Box::new(self.blocks.iter().flat_map(move |&block| {
             let keys: Vec<Result<Vec<u8>, TableError>> = match self.read_block(block) {
                 Ok(raw) => {
                     let mut out = Vec::new();
@@ -373,7 +426,7 @@ impl Table {
         }))
     }
 
-    fn read_block(&self, block: &BlockRef) -> Result<Vec<u8>, TableError> {
+    fn read_block(&self, block: Block) -> Result<Vec<u8>, TableError> {
         let mut frame = vec![0u8; block.len as usize];
         self.file
             .read_exact_at(&mut frame, block.offset)
@@ -385,7 +438,7 @@ impl Table {
             .map_err(|e| self.corrupt(block, e.to_string()))
     }
 
-    fn corrupt(&self, block: &BlockRef, reason: String) -> TableError {
+    fn corrupt(&self, block: Block, reason: String) -> TableError {
         TableError::Corrupt {
             path: self.path.clone(),
             offset: block.offset,
@@ -430,30 +483,38 @@ impl<'a> Entries<'a> {
     }
 }
 
-fn parse_index(raw: &[u8], data_end: u64) -> Option<Vec<BlockRef>> {
-    let mut index = Vec::new();
-    let mut at = 0;
+fn parse_index(raw: &[u8], data_end: u64) -> Option<(Vec<Block>, Keys)> {
+    let count = u64::from_le_bytes(raw.get(..8)?.try_into().ok()?);
+    let mut at = 8usize;
+    let mut blocks = Vec::with_capacity(usize::try_from(count).ok()?.min(raw.len() / 16));
+    for _ in 0..count {
+        let fixed = raw.get(at..at + 16)?;
+        let block = Block {
+            offset: u64::from_le_bytes(fixed[..8].try_into().ok()?),
+            len: u32::from_le_bytes(fixed[8..12].try_into().ok()?),
+            raw_len: u32::from_le_bytes(fixed[12..16].try_into().ok()?),
+        };
+        if block.offset.checked_add(u64::from(block.len))? > data_end {
+            return None;
+        }
+        blocks.push(block);
+        at += 16;
+    }
+    let mut keys = Keys::default();
     while at < raw.len() {
         let (klen, used) = get_varint(&raw[at..])?;
         at += used;
         let key_end = at.checked_add(usize::try_from(klen).ok()?)?;
-        let first_key = raw.get(at..key_end)?.into();
-        let fixed = raw.get(key_end..key_end + 16)?;
-        let offset = u64::from_le_bytes(fixed[..8].try_into().ok()?);
-        let len = u32::from_le_bytes(fixed[8..12].try_into().ok()?);
-        let raw_len = u32::from_le_bytes(fixed[12..16].try_into().ok()?);
-        if offset.checked_add(u64::from(len))? > data_end {
+        let key = raw.get(at..key_end)?;
+        let (block, used) = get_varint(raw.get(key_end..)?)?;
+        if block >= count {
             return None;
         }
-        index.push(BlockRef {
-            first_key,
-            offset,
-            len,
-            raw_len,
-        });
-        at = key_end + 16;
+        keys.push(key, u32::try_from(block).ok()?)?;
+        at = key_end + used;
     }
-    Some(index)
+    keys.bytes.shrink_to_fit();
+    Some((blocks, keys))
 }
 
 fn put_varint(out: &mut Vec<u8>, mut n: u64) {
@@ -501,7 +562,7 @@ mod tests {
         write(&path, &entries);
         let t = Table::open(&path).unwrap();
         assert_eq!(t.len(), 20_000);
-        assert!(t.index.len() > 5, "several blocks: {}", t.index.len());
+        assert!(t.blocks.len() > 5, "several blocks: {}", t.blocks.len());
         for (k, v) in entries.iter().step_by(7) {
             assert_eq!(t.get(k).unwrap().as_deref(), Some(&v[..]));
         }
