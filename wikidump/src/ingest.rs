@@ -480,10 +480,11 @@ fn run_pipeline(
     };
     let store_path = build_dir.join("store");
     let docstore_dir = build_dir.join(crate::docstore::DIR);
-    let store = BuildStore::create(&store_path, &docstore_dir).map_err(|e| IngestError::Store {
-        path: store_path.clone(),
-        message: e.to_string(),
-    })?;
+    let mut store =
+        BuildStore::create(&store_path, &docstore_dir).map_err(|e| IngestError::Store {
+            path: store_path.clone(),
+            message: e.to_string(),
+        })?;
 
     std::thread::scope(|scope| {
         let (work_tx, work_rx) = bounded::<Work>(WORK_QUEUE);
@@ -504,7 +505,7 @@ fn run_pipeline(
         }
         drop(work_rx);
         drop(done_tx);
-        let written = write_in_order(done_rx, inputs.len(), build_dir, &store, progress);
+        let written = write_in_order(done_rx, inputs.len(), build_dir, &mut store, progress);
         // On a writer error the receiver is gone: workers and reader stop at their next
         // send, so joining cannot hang.
         let read = reader
@@ -515,11 +516,12 @@ fn run_pipeline(
         let uncompressed = facts.iter().map(|f| f.uncompressed_bytes).sum::<u64>();
         // Finish `docs` and freeze the sled trees into the published store's immutable
         // tables; the sled files never leave the build dir.
-        let freeze_dir = build_dir.join(crate::docstore::DIR);
-        store.freeze(&freeze_dir).map_err(|e| IngestError::Store {
-            path: freeze_dir.clone(),
-            message: e.to_string(),
-        })?;
+        store
+            .freeze(&docstore_dir)
+            .map_err(|e| IngestError::Store {
+                path: docstore_dir.clone(),
+                message: e.to_string(),
+            })?;
         Ok((counts, facts, uncompressed))
     })
 }
@@ -687,7 +689,7 @@ fn write_in_order(
     rx: Receiver<Done>,
     n_inputs: usize,
     build_dir: &Path,
-    store: &BuildStore,
+    store: &mut BuildStore,
     progress: &Progress,
 ) -> Result<Vec<Counts>, IngestError> {
     let mut counts = vec![Counts::default(); n_inputs];

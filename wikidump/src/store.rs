@@ -7,7 +7,6 @@
 //! contains sled.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use crate::docstore::{self, lang_key as key};
 use crate::error::CorpusError;
@@ -15,11 +14,9 @@ use crate::model::{Document, Redirect};
 use crate::normalize::{folded_key, title_key};
 use crate::table::{KeyedTableWriter, TableError, TableWriter};
 
-/// Handles to the trees of the store an ingest is writing.
-#[derive(Clone)]
+/// The store an ingest is writing: the published `docs` table and the sled trees.
 pub struct BuildStore {
-    /// The published `docs` table being written (taken by `freeze`).
-    docs: Arc<Mutex<Option<KeyedTableWriter>>>,
+    docs: KeyedTableWriter,
     doc_titles: sled::Tree,
     titles: sled::Tree,
     titles_folded: sled::Tree,
@@ -53,12 +50,12 @@ impl BuildStore {
             doc_block_bytes(),
         )
         .map_err(table_err)?;
-        Self::from_db(Arc::new(db), docs).map_err(store_err)
+        Self::from_db(&db, docs).map_err(store_err)
     }
 
-    fn from_db(db: Arc<sled::Db>, docs: KeyedTableWriter) -> Result<BuildStore, sled::Error> {
+    fn from_db(db: &sled::Db, docs: KeyedTableWriter) -> Result<BuildStore, sled::Error> {
         Ok(BuildStore {
-            docs: Arc::new(Mutex::new(Some(docs))),
+            docs,
             doc_titles: db.open_tree("doc_titles")?,
             titles: db.open_tree("titles")?,
             titles_folded: db.open_tree("titles_folded")?,
@@ -70,7 +67,7 @@ impl BuildStore {
     /// Stores a document unless its id is already taken. A title already taken keeps
     /// pointing at the first document (JSONL passage corpora repeat titles). First one
     /// wins everywhere, so the result depends only on input order.
-    pub fn insert_document(&self, doc: &Document) -> Result<Inserted, CorpusError> {
+    pub fn insert_document(&mut self, doc: &Document) -> Result<Inserted, CorpusError> {
         // `doc_titles` has every stored id: it is the set that makes the first one win.
         if self.doc_titles.contains_key(&doc.id).map_err(store_err)? {
             return Ok(Inserted::Duplicate);
@@ -78,13 +75,7 @@ impl BuildStore {
         let json = serde_json::to_vec(doc).map_err(|e| CorpusError::Store {
             message: format!("serialising {}: {e}", doc.id),
         })?;
-        {
-            let mut docs = self.docs.lock().unwrap_or_else(|e| e.into_inner());
-            let writer = docs.as_mut().ok_or_else(|| CorpusError::Store {
-                message: "the store is already frozen".into(),
-            })?;
-            writer.add(doc.id.as_bytes(), &json).map_err(table_err)?;
-        }
+        self.docs.add(doc.id.as_bytes(), &json).map_err(table_err)?;
         self.doc_titles
             .insert(&doc.id, doc.title.as_bytes())
             .map_err(store_err)?;
@@ -124,19 +115,11 @@ impl BuildStore {
     /// Finishes the `docs` table and writes every sled tree, in key order, as the
     /// published store's other tables under `dir` (where `create` put `docs`), plus the
     /// readers' lock file. Returns the bytes written.
-    pub fn freeze(&self, dir: &Path) -> Result<u64, CorpusError> {
+    pub fn freeze(self, dir: &Path) -> Result<u64, CorpusError> {
         let io = |e: std::io::Error| CorpusError::Store {
             message: format!("{}: {e}", dir.display()),
         };
-        let docs = self
-            .docs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-            .ok_or_else(|| CorpusError::Store {
-                message: "the store is already frozen".into(),
-            })?;
-        docs.finish().map_err(table_err)?;
+        self.docs.finish().map_err(table_err)?;
         let mut bytes = std::fs::metadata(docstore::table_path(dir, "docs"))
             .map_err(io)?
             .len();

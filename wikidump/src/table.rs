@@ -148,7 +148,14 @@ impl TableWriter {
             self.block_first = key.to_vec();
         }
         self.append(key, value)?;
-        self.last_key = Some(key.to_vec());
+        match &mut self.last_key {
+            // Reuse the buffer: a freeze adds millions of small entries.
+            Some(last) => {
+                last.clear();
+                last.extend_from_slice(key);
+            }
+            None => self.last_key = Some(key.to_vec()),
+        }
         Ok(())
     }
 

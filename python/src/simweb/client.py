@@ -71,6 +71,28 @@ class _Common:
                 return min(after, self.max_retry_wait)
         return min(0.25 * 2.0 ** (attempt - 1), self.max_retry_wait)
 
+    def _next_delay(
+        self, method: str, path: str, attempt: int, result: httpx.Response | httpx.HTTPError
+    ) -> float | None:
+        """The retry rule for one attempt's result: seconds to wait before the next
+        attempt, or ``None`` when ``result`` is the answer. A transport failure that is
+        not retried raises ``TransportError``."""
+        if isinstance(result, httpx.Response):
+            return self._delay(attempt, result)
+        delay = self._delay(attempt, None) if isinstance(result, httpx.ConnectError) else None
+        if delay is None:
+            raise self._transport_error(method, path, result) from result
+        return delay
+
+    def _transport_error(self, method: str, path: str, error: Exception) -> errors.TransportError:
+        return errors.TransportError(f"{method} {self.base_url}{path}: {error}")
+
+    def _readiness(self, response: httpx.Response) -> Readiness:
+        """``/readyz``'s answer; a 503 is a readiness too (``ready=False`` with its reason)."""
+        if response.status_code in (200, 503):
+            return Readiness.from_json(response.json())
+        return Readiness.from_json(self._decode(response))
+
     @staticmethod
     def _decode(response: httpx.Response) -> Any:
         if response.is_success:
@@ -214,19 +236,15 @@ class Client(_Common):
         attempt = 0
         while True:
             attempt += 1
+            result: httpx.Response | httpx.HTTPError
             try:
-                response = self._http.request(method, path, json=json)
-            except httpx.ConnectError as e:
-                delay = self._delay(attempt, None)
-                if delay is None:
-                    raise errors.TransportError(f"{method} {self.base_url}{path}: {e}") from e
-                time.sleep(delay)
-                continue
+                result = self._http.request(method, path, json=json)
             except httpx.HTTPError as e:
-                raise errors.TransportError(f"{method} {self.base_url}{path}: {e}") from e
-            delay = self._delay(attempt, response)
+                result = e
+            delay = self._next_delay(method, path, attempt, result)
             if delay is None:
-                return self._decode(response)
+                assert isinstance(result, httpx.Response)
+                return self._decode(result)
             time.sleep(delay)
 
     # -- health -------------------------------------------------------------------
@@ -242,10 +260,8 @@ class Client(_Common):
         try:
             response = self._http.get("/readyz")
         except httpx.HTTPError as e:
-            raise errors.TransportError(f"GET {self.base_url}/readyz: {e}") from e
-        if response.status_code in (200, 503):
-            return Readiness.from_json(response.json())
-        return Readiness.from_json(self._decode(response))
+            raise self._transport_error("GET", "/readyz", e) from e
+        return self._readiness(response)
 
     def wait_ready(self, timeout: float = 60.0) -> Readiness:
         """Polls ``/readyz`` until ready; raises ``TimeoutError`` after ``timeout`` seconds."""
@@ -368,19 +384,15 @@ class AsyncClient(_Common):
         attempt = 0
         while True:
             attempt += 1
+            result: httpx.Response | httpx.HTTPError
             try:
-                response = await self._http.request(method, path, json=json)
-            except httpx.ConnectError as e:
-                delay = self._delay(attempt, None)
-                if delay is None:
-                    raise errors.TransportError(f"{method} {self.base_url}{path}: {e}") from e
-                await asyncio.sleep(delay)
-                continue
+                result = await self._http.request(method, path, json=json)
             except httpx.HTTPError as e:
-                raise errors.TransportError(f"{method} {self.base_url}{path}: {e}") from e
-            delay = self._delay(attempt, response)
+                result = e
+            delay = self._next_delay(method, path, attempt, result)
             if delay is None:
-                return self._decode(response)
+                assert isinstance(result, httpx.Response)
+                return self._decode(result)
             await asyncio.sleep(delay)
 
     async def health(self) -> bool:
@@ -393,10 +405,8 @@ class AsyncClient(_Common):
         try:
             response = await self._http.get("/readyz")
         except httpx.HTTPError as e:
-            raise errors.TransportError(f"GET {self.base_url}/readyz: {e}") from e
-        if response.status_code in (200, 503):
-            return Readiness.from_json(response.json())
-        return Readiness.from_json(self._decode(response))
+            raise self._transport_error("GET", "/readyz", e) from e
+        return self._readiness(response)
 
     async def metrics(self) -> dict[str, float]:
         return parse_metrics(await self.request("GET", "/metrics"))

@@ -33,9 +33,6 @@ from .errors import APIError, SimwebError
 #: The ready tool config: search, visit and python against ``$SIMWEB_URL``.
 TOOL_CONFIG = VERL_TOOL_CONFIG
 
-_KEEP = ("type", "description", "enum")
-
-
 def flatten_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """An OpenAI function schema reduced to what verl's schema model keeps.
 
