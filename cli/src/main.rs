@@ -11,6 +11,7 @@ mod rollout;
 mod sandbox;
 mod search;
 mod serve;
+mod tasks;
 mod tool;
 
 use clap::{Parser, Subcommand};
@@ -48,6 +49,8 @@ enum Command {
     /// Run a policy as a deep-research agent over a corpus and write scored
     /// trajectories (ReAct, IterResearch, research-synthesis).
     Rollout(Box<rollout::RolloutArgs>),
+    /// Task pools: `synth` verifiable QA from a corpus, `curate` by rollout pass rates.
+    Tasks(tasks::TasksArgs),
 }
 
 impl Command {
@@ -79,6 +82,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args),
         Command::Sandbox(args) => sandbox::run(args),
         Command::Rollout(args) => rollout::run(*args),
+        Command::Tasks(args) => tasks::run(args),
     }
 }
 

@@ -373,6 +373,11 @@ impl Corpus {
         (self.store.document_count(), self.store.redirect_count())
     }
 
+    /// Every redirect, in key order (language, then title key).
+    pub fn redirects(&self) -> Result<Vec<crate::Redirect>, CorpusError> {
+        self.store.redirects().collect()
+    }
+
     /// All document ids in key order.
     pub fn doc_ids(&self) -> Result<Vec<String>, CorpusError> {
         self.store.doc_ids().collect()

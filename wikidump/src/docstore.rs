@@ -146,6 +146,23 @@ impl DocStore {
         self.redirects.len() as usize
     }
 
+    /// Every redirect in key order (language, then title key): corpus tools such as QA
+    /// synthesis turn them into answer aliases.
+    pub fn redirects(&self) -> impl Iterator<Item = Result<Redirect, CorpusError>> + '_ {
+        self.redirects.keys().map(|k| {
+            let k = k.map_err(store_err)?;
+            let key = String::from_utf8_lossy(&k).into_owned();
+            let bytes =
+                self.redirects
+                    .get(&k)
+                    .map_err(store_err)?
+                    .ok_or_else(|| CorpusError::Store {
+                        message: format!("redirect {key:?} listed but not stored"),
+                    })?;
+            serde_json::from_slice(&bytes).map_err(|e| corrupt("redirects", &key, e))
+        })
+    }
+
     /// Every document id in key order (used by tests and corpus tools).
     pub fn doc_ids(&self) -> impl Iterator<Item = Result<String, CorpusError>> + '_ {
         self.doc_titles.keys().map(|k| {

@@ -10,3 +10,4 @@ mod rollout_cli;
 mod scale;
 mod serve_cli;
 mod support;
+mod tasks_synth;

@@ -135,6 +135,22 @@ fn traditional_query_finds_simplified_article() {
     assert!(hits[0].highlighted.contains("**"), "{:?}", hits[0]);
 }
 
+/// Jieba's search mode emits compound words after their parts; the snippet generator
+/// used to subtract offsets that went backwards and overflow on such pages.
+#[test]
+fn chinese_snippets_survive_compound_words() {
+    let c = shared();
+    let economics = c.resolve("经济学", None).unwrap().unwrap().doc_id;
+    let hits = c
+        .search(&SearchQuery::new("属于分类「经济学」；标题以「经」开头？", 5))
+        .unwrap();
+    let hit = hits
+        .iter()
+        .find(|h| h.doc_id == economics)
+        .unwrap_or_else(|| panic!("{hits:#?}"));
+    assert!(hit.highlighted.contains("**经济"), "{hit:?}");
+}
+
 #[test]
 fn english_search_ranks_pages_with_passage_snippets() {
     let c = shared();
