@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 use simweb_wikidump::normalize::title_key;
@@ -19,7 +20,7 @@ use crate::error::TaskError;
 use crate::values::{askable_key, canonical_key, classify, Value};
 
 /// Bump when the graph's content or layout changes (old caches are then rebuilt).
-pub const FACTS_VERSION: u32 = 1;
+pub const FACTS_VERSION: u32 = 2;
 
 /// One page of the corpus.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,6 +34,8 @@ pub struct Entity {
     pub facts: Vec<Fact>,
     pub categories: Vec<String>,
     pub edges: Vec<Edge>,
+    /// The sentences `edges` point into.
+    pub sentences: Vec<String>,
     /// Distinct pages with an edge here.
     pub in_degree: u32,
     /// Disambiguation or list page: never the subject of a question.
@@ -58,16 +61,30 @@ pub struct Fact {
 pub struct Edge {
     pub target: u32,
     pub anchor: String,
-    /// The sentence (as on the page) containing `anchor` exactly once.
-    pub sentence: String,
+    /// Index into the page's `sentences`: the sentence (as on the page) containing
+    /// `anchor` exactly once. Sentences carry several links, so they are stored once.
+    pub sentence: u32,
 }
 
-impl Edge {
-    /// The sentence with the link's anchor replaced by `___`: how questions quote it.
-    pub fn masked(&self) -> String {
-        self.sentence.replacen(&self.anchor, BLANK, 1)
+impl Entity {
+    /// The sentence that carries `edge`.
+    pub fn sentence(&self, edge: &Edge) -> &str {
+        self.sentences
+            .get(edge.sentence as usize)
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
+
+    /// The sentence of `edge` with the link's anchor replaced by `___`: how questions
+    /// quote it.
+    pub fn masked(&self, edge: &Edge) -> String {
+        self.sentence(edge).replacen(&edge.anchor, BLANK, 1)
     }
 }
+
+/// At most this many edges per page (the first in page order): real pages link hundreds
+/// of pages, and a chain needs only a few ways out of each.
+pub const MAX_EDGES_PER_PAGE: usize = 48;
 
 /// The blank that stands for a link's anchor in a quoted sentence.
 pub const BLANK: &str = "___";
@@ -80,6 +97,9 @@ pub struct FactGraph {
     pub entities: Vec<Entity>,
     /// For each entity, the (source, edge index) pairs pointing at it.
     pub incoming: Vec<Vec<(u32, u32)>>,
+    /// (language, title) -> entity, built on first use.
+    #[serde(skip)]
+    by_title: OnceLock<HashMap<(Lang, String), u32>>,
 }
 
 impl FactGraph {
@@ -88,8 +108,8 @@ impl FactGraph {
     /// the cache).
     pub fn load_or_build(corpus: &Corpus) -> Result<FactGraph, TaskError> {
         let path = cache_path(corpus.data_dir());
-        if let Ok(bytes) = std::fs::read(&path) {
-            match serde_json::from_slice::<FactGraph>(&bytes) {
+        if let Ok(file) = std::fs::File::open(&path) {
+            match serde_json::from_reader::<_, FactGraph>(std::io::BufReader::new(file)) {
                 Ok(g) if g.version == FACTS_VERSION && g.snapshot_id == corpus.snapshot_id() => {
                     return Ok(g)
                 }
@@ -106,20 +126,21 @@ impl FactGraph {
         Ok(graph)
     }
 
-    /// Builds the graph (no cache).
+    /// Builds the graph (no cache). Links are resolved through the corpus's title and
+    /// redirect tables, so documents are read once, one at a time, in `workers` threads:
+    /// memory holds the graph, not the corpus.
     pub fn build(corpus: &Corpus) -> Result<FactGraph, TaskError> {
         let ids = corpus.doc_ids()?;
-        let mut docs = Vec::with_capacity(ids.len());
-        for id in &ids {
-            if let Some(doc) = corpus.document(id)? {
-                docs.push(doc);
-            }
-        }
+        let position: HashMap<&str, u32> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i as u32))
+            .collect();
         let mut by_key: HashMap<(Lang, String), u32> = HashMap::new();
-        for (i, d) in docs.iter().enumerate() {
-            by_key
-                .entry((d.lang, title_key(&d.title, d.lang)))
-                .or_insert(i as u32);
+        for (lang, key, doc_id) in corpus.titles()? {
+            if let Some(&i) = position.get(doc_id.as_str()) {
+                by_key.insert((lang, key), i);
+            }
         }
         let mut aliases: BTreeMap<u32, Vec<String>> = BTreeMap::new();
         let mut redirect_to: HashMap<(Lang, String), u32> = HashMap::new();
@@ -136,16 +157,53 @@ impl FactGraph {
             by_key.get(&k).or_else(|| redirect_to.get(&k)).copied()
         };
 
-        let mut entities: Vec<Entity> = Vec::with_capacity(docs.len());
-        for (i, doc) in docs.iter().enumerate() {
-            let me = i as u32;
-            let mut entity = read_entity(doc, me, &resolve);
-            let mut a = aliases.remove(&me).unwrap_or_default();
+        // Contiguous chunks per worker, joined in order: the graph does not depend on
+        // the thread count.
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 8);
+        let chunk = ids.len().div_ceil(workers).max(1);
+        let parts: Vec<Result<Vec<Entity>, TaskError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = ids
+                .chunks(chunk)
+                .enumerate()
+                .map(|(c, part)| {
+                    let resolve = &resolve;
+                    scope.spawn(move || {
+                        let mut out = Vec::with_capacity(part.len());
+                        for (k, id) in part.iter().enumerate() {
+                            let me = (c * chunk + k) as u32;
+                            let doc = corpus.document(id)?.ok_or_else(|| {
+                                TaskError::Corpus(simweb_wikidump::CorpusError::Store {
+                                    message: format!("document {id} listed but not stored"),
+                                })
+                            })?;
+                            out.push(read_entity(&doc, me, resolve));
+                        }
+                        Ok(out)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(TaskError::Options("a fact-graph worker panicked".into()))
+                    })
+                })
+                .collect()
+        });
+        let mut entities: Vec<Entity> = Vec::with_capacity(ids.len());
+        for part in parts {
+            entities.extend(part?);
+        }
+        for (i, entity) in entities.iter_mut().enumerate() {
+            let mut a = aliases.remove(&(i as u32)).unwrap_or_default();
             a.sort();
             a.dedup();
-            a.retain(|t| t != &doc.title && names_the_page(t, &doc.title, doc.lang));
+            a.retain(|t| t != &entity.title && names_the_page(t, &entity.title, entity.lang));
             entity.aliases = a;
-            entities.push(entity);
         }
         let mut incoming: Vec<Vec<(u32, u32)>> = vec![Vec::new(); entities.len()];
         for (s, e) in entities.iter().enumerate() {
@@ -163,6 +221,7 @@ impl FactGraph {
             snapshot_id: corpus.snapshot_id().to_owned(),
             entities,
             incoming,
+            by_title: OnceLock::new(),
         })
     }
 
@@ -170,12 +229,19 @@ impl FactGraph {
         &self.entities[i as usize]
     }
 
-    /// The entity titled `title` in `lang` (exact title, as stored).
+    /// The entity titled `title` in `lang` (exact title, as stored; the first page of
+    /// that title when a corpus holds two).
     pub fn find(&self, lang: Lang, title: &str) -> Option<u32> {
-        self.entities
-            .iter()
-            .position(|e| e.lang == lang && e.title == title)
-            .map(|i| i as u32)
+        self.by_title
+            .get_or_init(|| {
+                let mut m = HashMap::with_capacity(self.entities.len());
+                for (i, e) in self.entities.iter().enumerate() {
+                    m.entry((e.lang, e.title.clone())).or_insert(i as u32);
+                }
+                m
+            })
+            .get(&(lang, title.to_owned()))
+            .copied()
     }
 
     /// Counts for the synthesis summary.
@@ -222,8 +288,9 @@ fn write_atomically(path: &Path, graph: &FactGraph) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(".facts.{}.tmp", std::process::id()));
-    let bytes = serde_json::to_vec(graph).map_err(std::io::Error::other)?;
-    std::fs::write(&tmp, bytes)?;
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+    serde_json::to_writer(&mut w, graph).map_err(std::io::Error::other)?;
+    w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     std::fs::rename(&tmp, path)
 }
 
@@ -296,6 +363,7 @@ fn read_entity(doc: &Document, me: u32, resolve: &impl Fn(Lang, &str) -> Option<
         .collect();
 
     let mut edges: Vec<Edge> = Vec::new();
+    let mut kept: Vec<String> = Vec::new();
     for link in &doc.links {
         let Some(target) = resolve(doc.lang, &link.target) else {
             continue;
@@ -309,7 +377,7 @@ fn read_entity(doc: &Document, me: u32, resolve: &impl Fn(Lang, &str) -> Option<
                 f.target = Some(target);
             }
         }
-        if edges.iter().any(|e| e.target == target) {
+        if edges.len() >= MAX_EDGES_PER_PAGE || edges.iter().any(|e| e.target == target) {
             continue;
         }
         let carrier = sentences.iter().find(|s| {
@@ -321,10 +389,17 @@ fn read_entity(doc: &Document, me: u32, resolve: &impl Fn(Lang, &str) -> Option<
         });
         let carrier = carrier.filter(|s| masked_ok(&s.replacen(anchor, BLANK, 1), doc.lang));
         if let Some(sentence) = carrier {
+            let index = match kept.iter().position(|k| k == sentence) {
+                Some(i) => i,
+                None => {
+                    kept.push((*sentence).to_owned());
+                    kept.len() - 1
+                }
+            };
             edges.push(Edge {
                 target,
                 anchor: anchor.to_owned(),
-                sentence: (*sentence).to_owned(),
+                sentence: index as u32,
             });
         }
     }
@@ -337,6 +412,7 @@ fn read_entity(doc: &Document, me: u32, resolve: &impl Fn(Lang, &str) -> Option<
         facts,
         categories: doc.categories.clone(),
         edges,
+        sentences: kept,
         in_degree: 0,
         skip: is_skipped(doc),
     }

@@ -142,7 +142,7 @@ fn apply(
         let targets = e
             .edges
             .iter()
-            .filter(|edge| edge.masked() == masked && masked.contains(BLANK))
+            .filter(|edge| masked.contains(BLANK) && e.masked(edge) == masked)
             .map(|edge| Binding::Entity(edge.target))
             .collect();
         return bind(targets);

@@ -326,7 +326,15 @@ fn pools(graph: &FactGraph) -> Pools {
                 asked.entry(e.lang).or_default().push((i as u32, k));
             }
         }
-        if constraint_options(graph, e, &mut Rng::derive(0, &[])).len() >= 2 {
+        // The title's initial is always a constraint; one more makes a question.
+        let more = !e.edges.is_empty()
+            || e.categories.iter().any(|c| subject_category(c))
+            || e.facts.iter().any(|f| {
+                askable_key(&f.attr)
+                    && (f.target.is_some()
+                        || matches!(f.value, Value::Year { .. } | Value::Number { .. }))
+            });
+        if more && e.title.chars().next().is_some_and(char::is_alphanumeric) {
             described.entry(e.lang).or_default().push(i as u32);
         }
     }
@@ -427,7 +435,7 @@ fn chain_candidate(
         match step {
             Step::Link(k) => {
                 let edge = &page.edges[*k];
-                let masked = edge.masked();
+                let masked = page.masked(edge);
                 let triple = [subject, format!("{LINK_PREFIX}{masked}"), object];
                 let target = &graph.entity(edge.target).title;
                 claims.push((

@@ -87,9 +87,11 @@ pub fn canonical_key(key: &str) -> String {
 /// Whether a key can carry a question at all.
 pub fn askable_key(canonical: &str) -> bool {
     !canonical.is_empty()
-        && !UNASKABLE_KEYS
-            .iter()
-            .any(|k| canonical == *k || canonical.starts_with(&format!("{k} ")))
+        && !UNASKABLE_KEYS.iter().any(|k| {
+            canonical
+                .strip_prefix(k)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+        })
         && !canonical.ends_with(" image")
         && !canonical.ends_with(" caption")
 }

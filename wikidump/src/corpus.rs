@@ -373,6 +373,11 @@ impl Corpus {
         (self.store.document_count(), self.store.redirect_count())
     }
 
+    /// Every (language, title key, doc id) in key order (the title lookup table).
+    pub fn titles(&self) -> Result<Vec<(Lang, String, String)>, CorpusError> {
+        self.store.titles().collect()
+    }
+
     /// Every redirect, in key order (language, then title key).
     pub fn redirects(&self) -> Result<Vec<crate::Redirect>, CorpusError> {
         self.store.redirects().collect()

@@ -163,6 +163,31 @@ impl DocStore {
         })
     }
 
+    /// Every (language, title key, doc id) of the title table, in key order: corpus tools
+    /// resolve links without reading a single document.
+    pub fn titles(&self) -> impl Iterator<Item = Result<(Lang, String, String), CorpusError>> + '_ {
+        self.titles.keys().map(|k| {
+            let k = k.map_err(store_err)?;
+            let key = String::from_utf8_lossy(&k).into_owned();
+            let (code, title) = key.split_once(SEP).ok_or_else(|| CorpusError::Store {
+                message: format!("title key {key:?} has no language"),
+            })?;
+            let lang = match code {
+                "en" => Lang::En,
+                "zh" => Lang::Zh,
+                other => {
+                    return Err(CorpusError::Store {
+                        message: format!("title key {key:?}: unknown language {other:?}"),
+                    })
+                }
+            };
+            let doc_id = get_string(&self.titles, &key)?.ok_or_else(|| CorpusError::Store {
+                message: format!("title {key:?} listed but not stored"),
+            })?;
+            Ok((lang, title.to_owned(), doc_id))
+        })
+    }
+
     /// Every document id in key order (used by tests and corpus tools).
     pub fn doc_ids(&self) -> impl Iterator<Item = Result<String, CorpusError>> + '_ {
         self.doc_titles.keys().map(|k| {
