@@ -99,10 +99,10 @@ pub fn bm25_rank(
     question: &str,
     doc_id: &str,
 ) -> Result<Option<usize>, TaskError> {
-    let hits = corpus.search(&SearchQuery {
+    let ids = corpus.search_doc_ids(&SearchQuery {
         text: question.to_owned(),
         top_k: 100,
         lang: Some(lang),
     })?;
-    Ok(hits.iter().position(|h| h.doc_id == doc_id).map(|p| p + 1))
+    Ok(ids.iter().position(|id| id == doc_id).map(|p| p + 1))
 }

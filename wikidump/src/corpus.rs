@@ -264,6 +264,25 @@ impl Corpus {
         Ok(hits)
     }
 
+    /// The doc ids [`Corpus::search`] would return, in its order, without building
+    /// snippets (rank checks need the order only, and snippets are most of the cost).
+    pub fn search_doc_ids(&self, q: &SearchQuery) -> Result<Vec<String>, CorpusError> {
+        let Some((lang, index)) = self.index_for(q)? else {
+            return Ok(Vec::new());
+        };
+        let terms = crate::analyzers::query_terms(lang, &q.text);
+        let exact_terms = crate::analyzers::exact_query_terms(lang, &q.text);
+        let mut pages = index
+            .search_pages(&terms, &exact_terms, q.top_k.min(MAX_TOP_K))
+            .map_err(|e| search_err(&e))?;
+        pages.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.doc_id.cmp(&b.doc_id))
+        });
+        Ok(pages.into_iter().map(|p| p.doc_id).collect())
+    }
+
     /// Resolves a title, `Title#Section` or Wikipedia URL to a document, following
     /// redirects (chains up to [`MAX_REDIRECT_HOPS`], loops detected). `lang` `None`
     /// tries the URL's language, then the detected one, then the others.

@@ -63,7 +63,9 @@ impl Paraphraser {
     }
 }
 
-/// The spans inside `"…"` (English) or `「…」` (Chinese).
+/// The quoted spans of `text`, quotes included (`"…"` in English, `「…」` in Chinese):
+/// a rewrite must keep each one verbatim, delimiters and all, since the words alone may
+/// survive a rewrite that no longer marks them as what to search for.
 pub fn quoted(text: &str, lang: Lang) -> Vec<String> {
     let (open, close) = match lang {
         Lang::En => ('"', '"'),
@@ -74,7 +76,7 @@ pub fn quoted(text: &str, lang: Lang) -> Vec<String> {
     while let Some(start) = rest.find(open) {
         let after = &rest[start + open.len_utf8()..];
         let Some(end) = after.find(close) else { break };
-        out.push(after[..end].to_owned());
+        out.push(format!("{open}{}{close}", &after[..end]));
         rest = &after[end + close.len_utf8()..];
     }
     out

@@ -278,3 +278,106 @@ fn an_agent_that_visits_the_evidence_wins() {
         assert_eq!(t["rewards"]["evidence_recall"], 1.0, "{t}");
     }
 }
+
+/// A stand-in for an OpenAI-compatible model server (no LLM runs here): answers every
+/// `POST …/chat/completions` with `rewrite(last user message)`.
+fn chat_server(rewrite: fn(&str) -> String) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let mut reader = BufReader::new(stream);
+            let mut length = 0usize;
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0u8; length];
+            if reader.read_exact(&mut body).is_err() {
+                continue;
+            }
+            let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let question = request["messages"]
+                .as_array()
+                .and_then(|m| m.last())
+                .and_then(|m| m["content"].as_str())
+                .unwrap_or_default()
+                .to_owned();
+            let reply = json!({
+                "id": "x", "object": "chat.completion", "model": "stand-in",
+                "choices": [{"index": 0, "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": rewrite(&question)}}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            })
+            .to_string();
+            let mut stream = reader.into_inner();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                reply.len()
+            );
+        }
+    });
+    format!("http://{addr}/v1")
+}
+
+/// `--paraphrase` changes only the wording: formalization, answers and evidence stay;
+/// a rewrite that loses a quoted span is refused and the template kept.
+#[test]
+fn paraphrase_rewrites_questions_and_keeps_what_they_must_say() {
+    let s = synth();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |url: &str, out: &Path| {
+        let r = simweb(&[
+            "tasks",
+            "synth",
+            "--data",
+            s.data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--n",
+            "45",
+            "--seed",
+            "7",
+            "--paraphrase",
+            url,
+        ]);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        read_jsonl(out)
+    };
+    let faithful = run(
+        &chat_server(|q| format!("Please answer this: {q}")),
+        &dir.path().join("faithful.jsonl"),
+    );
+    let lossy = run(
+        &chat_server(|q| q.replace(['"', '「', '」'], "")),
+        &dir.path().join("lossy.jsonl"),
+    );
+    assert_eq!(faithful.len(), s.tasks.len());
+    for ((template, good), bad) in s.tasks.iter().zip(&faithful).zip(&lossy) {
+        let q = template["question"].as_str().unwrap();
+        assert_eq!(good["question"], format!("Please answer this: {q}"));
+        for key in [
+            "id",
+            "answers",
+            "formalization",
+            "evidence",
+            "level",
+            "lang",
+        ] {
+            assert_eq!(good[key], template[key], "{key} changed");
+            assert_eq!(bad[key], template[key], "{key} changed");
+        }
+        if q.contains('"') || q.contains('「') {
+            assert_eq!(
+                bad["question"], template["question"],
+                "a lossy rewrite was kept"
+            );
+        }
+    }
+}

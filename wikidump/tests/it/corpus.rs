@@ -142,13 +142,37 @@ fn chinese_snippets_survive_compound_words() {
     let c = shared();
     let economics = c.resolve("经济学", None).unwrap().unwrap().doc_id;
     let hits = c
-        .search(&SearchQuery::new("属于分类「经济学」；标题以「经」开头？", 5))
+        .search(&SearchQuery::new(
+            "属于分类「经济学」；标题以「经」开头？",
+            5,
+        ))
         .unwrap();
     let hit = hits
         .iter()
         .find(|h| h.doc_id == economics)
         .unwrap_or_else(|| panic!("{hits:#?}"));
     assert!(hit.highlighted.contains("**经济"), "{hit:?}");
+}
+
+#[test]
+fn search_doc_ids_follow_search_order() {
+    let c = shared();
+    for q in [
+        "ray charles piano",
+        "theory of relativity",
+        "数学 历史",
+        "anarchism state",
+    ] {
+        let q = SearchQuery::new(q, 20);
+        let full: Vec<String> = c
+            .search(&q)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.doc_id)
+            .collect();
+        assert!(!full.is_empty(), "{q:?}");
+        assert_eq!(c.search_doc_ids(&q).unwrap(), full, "{q:?}");
+    }
 }
 
 #[test]
