@@ -20,7 +20,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Args;
 use simweb_policy::rollout::{
-    read_tasks, AgentConfig, Judge, Paradigm, RolloutConfig, RolloutRunner,
+    read_tasks, AgentConfig, ContextLimits, Judge, Paradigm, RolloutConfig, RolloutRunner,
 };
 use simweb_policy::{
     ChatBackend, ExecutionProvider, LocalModel, OnnxBackend, OpenAiBackend, OpenAiConfig,
@@ -170,6 +170,15 @@ pub fn run(args: RolloutArgs) -> anyhow::Result<()> {
         backend.model_id(),
         toolbox.snapshot_id()
     );
+    if let Some(window) = backend.context_window() {
+        let limits = ContextLimits::new(args.max_context_tokens, Some(window), args.max_new_tokens);
+        if limits.budget < args.max_context_tokens {
+            eprintln!(
+                "rollout: the model's context window is {window} tokens: the forced answer comes past {} (not --max-context-tokens {})",
+                limits.budget, args.max_context_tokens
+            );
+        }
+    }
     let runner = RolloutRunner::new(backend, toolbox, config, judge);
     let bar = (args.progress_secs > 0 && std::io::stderr().is_terminal())
         .then(|| ProgressBarThread::start(runner.progress()));

@@ -23,9 +23,15 @@ pub enum PolicyError {
     Tokenizer(String),
     #[error("chat template: {0}")]
     Template(String),
-    /// A request the backend cannot serve (empty prompt, prompt beyond the context...).
+    /// A request the backend cannot serve (empty prompt, bad sampling settings...).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// The prompt leaves no room for a reply in the model's context window. Kept apart
+    /// from [`PolicyError::InvalidRequest`] because an agent can recover from it (send the
+    /// forced-answer prompt, end the episode as `context`) where other bad requests are
+    /// bugs.
+    #[error("context overflow: {0}")]
+    ContextOverflow(String),
     /// An HTTP backend failed or answered something unusable.
     #[error("http backend {url}: {reason}")]
     Http { url: String, reason: String },

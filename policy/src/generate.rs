@@ -120,7 +120,7 @@ impl Generator {
             return Err(PolicyError::InvalidRequest("empty prompt".into()));
         }
         if request.prompt_ids.len() >= self.model.context_length() {
-            return Err(PolicyError::InvalidRequest(format!(
+            return Err(PolicyError::ContextOverflow(format!(
                 "prompt of {} tokens leaves no room in the context of {}",
                 request.prompt_ids.len(),
                 self.model.context_length()

@@ -70,6 +70,22 @@ pub trait ChatBackend: Send + Sync {
     /// Completes every request; results in request order.
     async fn generate(&self, requests: Vec<GenRequest>) -> Result<Vec<GenResult>>;
 
+    /// The model's context window in tokens (prompt + completion), when the backend knows
+    /// it. Agents keep their conversations under it (see
+    /// [`AgentCtx::context_limits`](crate::rollout::agent::AgentCtx::context_limits)):
+    /// a configured budget larger than the model's window would otherwise end episodes
+    /// with a rejected prompt instead of the forced-answer turn.
+    fn context_window(&self) -> Option<usize> {
+        None
+    }
+
+    /// The prompt's length in tokens exactly as the model will see it (chat template
+    /// applied), when the backend can count without generating; `None` otherwise (a remote
+    /// server) or when the prompt cannot be rendered (generation then reports why).
+    fn count_prompt_tokens(&self, _prompt: &Prompt) -> Option<usize> {
+        None
+    }
+
     /// Completes one request.
     async fn generate_one(&self, request: GenRequest) -> Result<GenResult> {
         let mut out = self.generate(vec![request]).await?;

@@ -20,6 +20,7 @@ pub struct OnnxBackend {
     tokenizer: Arc<TextTokenizer>,
     template: Arc<ChatTemplate>,
     engine: Engine,
+    context_length: usize,
 }
 
 impl OnnxBackend {
@@ -27,6 +28,7 @@ impl OnnxBackend {
     pub fn load(dir: impl AsRef<Path>, options: &RunnerOptions, max_batch: usize) -> Result<Self> {
         let local = LocalModel::load(dir, options)?;
         let tokenizer = local.tokenizer.clone();
+        let context_length = local.model.context_length();
         let (generator, dir, template) = local.into_generator();
         let engine = Engine::start(generator.with_max_batch(max_batch))?;
         Ok(OnnxBackend {
@@ -34,6 +36,7 @@ impl OnnxBackend {
             tokenizer,
             template,
             engine,
+            context_length,
         })
     }
 
@@ -63,6 +66,14 @@ impl OnnxBackend {
 impl ChatBackend for OnnxBackend {
     fn model_id(&self) -> &str {
         &self.model_id
+    }
+
+    fn context_window(&self) -> Option<usize> {
+        Some(self.context_length)
+    }
+
+    fn count_prompt_tokens(&self, prompt: &Prompt) -> Option<usize> {
+        self.prompt_ids(prompt).ok().map(|ids| ids.len())
     }
 
     async fn generate(&self, requests: Vec<GenRequest>) -> Result<Vec<GenResult>> {

@@ -112,6 +112,12 @@ impl OpenAiBackend {
             .await
             .map_err(|e| err(format!("reading the response: {e}")))?;
         if !status.is_success() {
+            if status == reqwest::StatusCode::BAD_REQUEST && is_context_overflow(&text) {
+                return Err(PolicyError::ContextOverflow(format!(
+                    "{url}: {}",
+                    truncate(&text, 500)
+                )));
+            }
             return Err(err(format!("status {status}: {}", truncate(&text, 500))));
         }
         let v: Value = serde_json::from_str(&text).map_err(|e| {
@@ -122,6 +128,14 @@ impl OpenAiBackend {
         })?;
         parse_choice(&v, matches!(request.prompt, Prompt::Chat { .. })).map_err(err)
     }
+}
+
+/// Whether a 400 body says the prompt is longer than the model's context, in the words
+/// of OpenAI (`context_length_exceeded`), vLLM ("maximum context length is N tokens") or
+/// SGLang ("longer than the model's context length"): the agent can recover from this one.
+fn is_context_overflow(body: &str) -> bool {
+    let body = body.to_ascii_lowercase();
+    body.contains("context_length_exceeded") || body.contains("context length")
 }
 
 fn truncate(s: &str, n: usize) -> &str {
@@ -267,4 +281,23 @@ async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
         }
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_overflows_are_told_apart_from_other_bad_requests() {
+        for body in [
+            r#"{"error":{"message":"This model's maximum context length is 4096 tokens. However, you requested 4105 tokens","type":"BadRequestError"}}"#,
+            r#"{"error":{"code":"context_length_exceeded","message":"too long"}}"#,
+            r#"{"error":{"message":"The input (5000 tokens) is longer than the model's context length (4096 tokens)."}}"#,
+        ] {
+            assert!(is_context_overflow(body), "{body}");
+        }
+        assert!(!is_context_overflow(
+            r#"{"error":{"message":"temperature must be non-negative"}}"#
+        ));
+    }
 }

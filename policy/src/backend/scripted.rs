@@ -8,6 +8,9 @@
 //! With [`ScriptedBackend::with_tokenizer`] it also reports token ids as a model with that
 //! tokenizer and chat template would have seen and written them (the turn's text, then
 //! the end-of-turn token), so rollouts over a script carry real token ids and loss masks.
+//! [`ScriptedBackend::with_context_window`] adds the model's context window: prompts that
+//! leave no room in it are refused as the local engine refuses them, so a script exercises
+//! an agent's context limits the way the model it stands in for would.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -34,6 +37,7 @@ pub struct ScriptedBackend {
     model_id: String,
     conversations: Vec<ScriptedConversation>,
     tokens: Option<(Arc<TextTokenizer>, Arc<ChatTemplate>)>,
+    context_window: Option<usize>,
 }
 
 impl ScriptedBackend {
@@ -42,6 +46,7 @@ impl ScriptedBackend {
             model_id: "scripted".into(),
             conversations,
             tokens: None,
+            context_window: None,
         }
     }
 
@@ -54,6 +59,29 @@ impl ScriptedBackend {
     ) -> Self {
         self.tokens = Some((tokenizer, template));
         self
+    }
+
+    /// Acts as a model with a context window of `tokens`: reports it, and refuses a prompt
+    /// of `tokens` or more with [`PolicyError::ContextOverflow`], as the local engine does.
+    /// Needs [`ScriptedBackend::with_tokenizer`] to count (without it nothing is refused).
+    pub fn with_context_window(mut self, tokens: usize) -> Self {
+        self.context_window = Some(tokens);
+        self
+    }
+
+    /// The prompt's token ids under the tokenizer and chat template, when there are any.
+    fn prompt_ids(&self, prompt: &Prompt) -> Option<Result<Vec<u32>>> {
+        let (tokenizer, template) = self.tokens.as_ref()?;
+        let text = match prompt {
+            Prompt::Chat { messages, tools } => {
+                match template.render(messages, tools.as_deref(), true, &serde_json::Map::new()) {
+                    Ok(text) => text,
+                    Err(e) => return Some(Err(e)),
+                }
+            }
+            Prompt::Text(text) => text.clone(),
+        };
+        Some(tokenizer.encode(&text))
     }
 
     /// Reads a JSONL script; a bad line is an error naming the line.
@@ -118,17 +146,17 @@ impl ScriptedBackend {
             Some((at, stop)) => (content[..at].to_owned(), FinishReason::StopString { stop }),
             None => (content.clone(), FinishReason::Stop),
         };
-        let (prompt_token_ids, token_ids) = match &self.tokens {
+        let prompt_token_ids = self.prompt_ids(&request.prompt).transpose()?;
+        if let (Some(ids), Some(window)) = (&prompt_token_ids, self.context_window) {
+            if ids.len() >= window {
+                return Err(PolicyError::ContextOverflow(format!(
+                    "prompt of {} tokens leaves no room in the context of {window}",
+                    ids.len()
+                )));
+            }
+        }
+        let token_ids = match &self.tokens {
             Some((tokenizer, template)) => {
-                let prompt_text = match &request.prompt {
-                    Prompt::Chat { messages, tools } => template.render(
-                        messages,
-                        tools.as_deref(),
-                        true,
-                        &serde_json::Map::new(),
-                    )?,
-                    Prompt::Text(text) => text.clone(),
-                };
                 let mut ids = tokenizer.encode(&text)?;
                 // A model ends its turn with the end-of-turn token; a stop string cuts
                 // the text before it is reached.
@@ -137,9 +165,9 @@ impl ScriptedBackend {
                         ids.push(eos);
                     }
                 }
-                (Some(tokenizer.encode(&prompt_text)?), Some(ids))
+                Some(ids)
             }
-            None => (None, None),
+            None => None,
         };
         Ok(GenResult {
             text,
@@ -165,5 +193,13 @@ impl ChatBackend for ScriptedBackend {
 
     async fn generate(&self, requests: Vec<GenRequest>) -> Result<Vec<GenResult>> {
         requests.iter().map(|r| self.answer(r)).collect()
+    }
+
+    fn context_window(&self) -> Option<usize> {
+        self.context_window
+    }
+
+    fn count_prompt_tokens(&self, prompt: &Prompt) -> Option<usize> {
+        self.prompt_ids(prompt)?.ok().map(|ids| ids.len())
     }
 }

@@ -54,6 +54,7 @@ pub struct AgentConfig {
     /// Model calls per episode (per branch for research-synthesis). Tongyi: 100.
     pub max_turns: usize,
     /// Past this many tokens the forced-answer prompt replaces the last observation.
+    /// Capped by the model's own window (see [`AgentCtx::context_limits`]).
     pub max_context_tokens: usize,
     /// Wall-clock budget of one episode.
     pub max_wall: Duration,
@@ -109,11 +110,41 @@ pub struct AgentCtx {
     pub progress: Option<Arc<Progress>>,
 }
 
+/// How long an agent's prompts may grow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContextLimits {
+    /// Past this many tokens the agent sends the forced-answer prompt: the configured
+    /// `max_context_tokens`, or the model's window less room for a reply when smaller.
+    pub budget: usize,
+    /// The longest prompt the model can take and still reply (window less reply room);
+    /// `None` when the backend does not know its window. Only this limit is enforced
+    /// before a call (by counting the prompt's real tokens and, for the forced-answer
+    /// prompt, leaving out the oldest turns); `budget` is Tongyi's softer rule.
+    pub prompt_limit: Option<usize>,
+}
+
+impl ContextLimits {
+    /// `max_context_tokens` capped by a window of `window` tokens less room for a reply:
+    /// `max_new_tokens`, but at most an eighth of the window, so a per-call cap as large
+    /// as the window (the CLI's default 8,192 against a 4,096-token model) still leaves
+    /// most of the window to the conversation.
+    pub fn new(max_context_tokens: usize, window: Option<usize>, max_new_tokens: usize) -> Self {
+        let prompt_limit = window.map(|w| w.saturating_sub(max_new_tokens.min(w / 8).max(1)));
+        ContextLimits {
+            budget: prompt_limit.map_or(max_context_tokens, |l| l.min(max_context_tokens)),
+            prompt_limit,
+        }
+    }
+}
+
 /// The outcome of one model call.
 pub(crate) enum Called {
     Done(GenResult),
     /// The backend failed; the message goes into the episode.
     Failed(String),
+    /// The prompt did not fit the model's context window (the backend refused it): the
+    /// agent recovers with the forced-answer prompt, or ends the episode as `context`.
+    Overflow,
     /// The wall-clock budget ran out (before or during the call).
     OutOfTime,
 }
@@ -122,6 +153,20 @@ impl AgentCtx {
     /// The system prompt: the template with the tool schemas and the fixed date.
     pub fn system_prompt(&self) -> String {
         self.config.prompt.render(&self.schemas, &self.config.date)
+    }
+
+    /// The context limits of this agent: the configured budget and the backend's window.
+    pub fn context_limits(&self) -> ContextLimits {
+        ContextLimits::new(
+            self.config.max_context_tokens,
+            self.backend.context_window(),
+            self.config.sampling.max_new_tokens,
+        )
+    }
+
+    /// The prompt's real length in tokens, when the backend can count it.
+    pub(crate) fn count_tokens(&self, messages: &[Message]) -> Option<usize> {
+        self.backend.count_prompt_tokens(&chat_prompt(messages))
     }
 
     fn remaining(&self) -> Option<Duration> {
@@ -141,7 +186,7 @@ impl AgentCtx {
         let mut params = self.config.sampling.clone();
         params.seed = call_seed(self.seed, self.branch, call);
         let request = GenRequest {
-            prompt: Prompt::chat(messages.iter().map(chat_message).collect()),
+            prompt: chat_prompt(messages),
             params,
         };
         let started = Instant::now();
@@ -149,6 +194,7 @@ impl AgentCtx {
         timings.add_model(started.elapsed());
         match outcome {
             Err(_) => Called::OutOfTime,
+            Ok(Err(crate::PolicyError::ContextOverflow(_))) => Called::Overflow,
             Ok(Err(e)) => Called::Failed(e.to_string()),
             Ok(Ok(result)) => {
                 if let Some(p) = &self.progress {
@@ -181,6 +227,10 @@ impl AgentCtx {
     }
 }
 
+fn chat_prompt(messages: &[Message]) -> Prompt {
+    Prompt::chat(messages.iter().map(chat_message).collect())
+}
+
 pub(crate) fn chat_message(m: &Message) -> ChatMessage {
     let role = match m.role {
         Role::System => "system",
@@ -201,6 +251,7 @@ pub(crate) struct EpisodeBuilder {
     pub prediction: Option<String>,
     pub report: Option<String>,
     pub forced_answer: bool,
+    pub trimmed_messages: usize,
     pub error: Option<String>,
     pub timings: Timings,
 }
@@ -229,8 +280,34 @@ impl EpisodeBuilder {
             report: self.report,
             termination,
             forced_answer: self.forced_answer,
+            trimmed_messages: self.trimmed_messages,
             error: self.error,
             timings,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_model_window_caps_the_configured_budget() {
+        // The CLI's defaults against the 4,096-token fixture: a reply keeps an eighth.
+        let l = ContextLimits::new(110_000, Some(4096), 8192);
+        assert_eq!(l.prompt_limit, Some(3584));
+        assert_eq!(l.budget, 3584);
+        // A small per-call cap leaves the rest to the conversation.
+        assert_eq!(ContextLimits::new(110_000, Some(4096), 300).budget, 3796);
+        // A configured budget under the window wins; no window, no prompt limit.
+        let l = ContextLimits::new(110_000, Some(131_072), 8192);
+        assert_eq!((l.budget, l.prompt_limit), (110_000, Some(122_880)));
+        assert_eq!(
+            ContextLimits::new(1200, None, 8192),
+            ContextLimits {
+                budget: 1200,
+                prompt_limit: None
+            }
+        );
     }
 }

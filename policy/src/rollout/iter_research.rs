@@ -5,7 +5,11 @@
 //! wrote last round and only the last action with its tool response. It answers with
 //! `<think>` (dropped next round), `<report>` (the updated report: everything worth
 //! keeping) and one action: a `<tool_call>` or the final `<answer>`. The context stays
-//! small however long the research runs.
+//! small however long the research runs. A workspace over the context budget (one huge
+//! tool response) makes the next round the forced-answer round; one over the model's own
+//! window (counted when the backend can) is replaced by the forced-answer workspace at
+//! once, and if even that does not fit, or the backend refuses it, the episode ends as
+//! `context`, never `error`.
 //!
 //! Research-synthesis runs several IterResearch agents in parallel (each its own seed)
 //! and asks the model once more to answer from their reports.
@@ -84,6 +88,7 @@ pub async fn run_iter_research(ctx: &AgentCtx, question: &str) -> Episode {
         messages: vec![Message::new(Role::System, system.clone())],
         ..EpisodeBuilder::default()
     };
+    let limits = ctx.context_limits();
     let mut report = String::new();
     let mut last: Option<(String, String)> = None;
     let termination = loop {
@@ -91,19 +96,43 @@ pub async fn run_iter_research(ctx: &AgentCtx, question: &str) -> Episode {
             break Termination::MaxTurns;
         }
         let round = ep.model_calls;
-        let mut user = workspace(question, &report, last.as_ref());
-        if ep.forced_answer {
-            user = format!(
-                "{question}\n\n<report>\n{}\n</report>\n\n{FORCED_ANSWER_MESSAGE}",
-                report.trim()
-            );
+        let prompt_for = |forced: bool| {
+            let user = if forced {
+                format!(
+                    "{question}\n\n<report>\n{}\n</report>\n\n{FORCED_ANSWER_MESSAGE}",
+                    report.trim()
+                )
+            } else {
+                workspace(question, &report, last.as_ref())
+            };
+            [
+                Message::new(Role::System, system.clone()),
+                Message::new(Role::User, user),
+            ]
+        };
+        let mut prompt = prompt_for(ep.forced_answer);
+        // A workspace over the model's window (when it can be counted) becomes the
+        // forced-answer workspace; one that still does not fit ends the episode.
+        if let Some(limit) = limits.prompt_limit {
+            let over = |p: &[Message]| ctx.count_tokens(p).is_some_and(|n| n > limit);
+            if over(&prompt) {
+                if ep.forced_answer {
+                    break Termination::Context;
+                }
+                ep.forced_answer = true;
+                prompt = prompt_for(true);
+                if over(&prompt) {
+                    break Termination::Context;
+                }
+            }
         }
-        let prompt = [
-            Message::new(Role::System, system.clone()),
-            Message::new(Role::User, user.clone()),
-        ];
         let result = match ctx.call_model(&prompt, round, &mut ep.timings).await {
             Called::Done(result) => result,
+            Called::Overflow if !ep.forced_answer => {
+                ep.forced_answer = true;
+                continue;
+            }
+            Called::Overflow => break Termination::Context,
             Called::Failed(error) => {
                 ep.error = Some(error);
                 break Termination::Error;
@@ -112,7 +141,8 @@ pub async fn run_iter_research(ctx: &AgentCtx, question: &str) -> Episode {
         };
         ep.record_call(&result, false);
         let turn = react::parse_assistant(&result.text);
-        ep.messages.push(Message::new(Role::User, user));
+        let [_, user] = prompt;
+        ep.messages.push(user);
         ep.messages
             .push(Message::new(Role::Assistant, turn.content.clone()));
         if let Some(updated) = tagged(&turn.content, "report") {
@@ -140,7 +170,7 @@ pub async fn run_iter_research(ctx: &AgentCtx, question: &str) -> Episode {
             Message::new(Role::System, system.clone()),
             Message::new(Role::User, workspace(question, &report, last.as_ref())),
         ];
-        if react::approx_token_count(&next) > ctx.config.max_context_tokens {
+        if react::approx_token_count(&next) > limits.budget {
             ep.forced_answer = true;
         }
     };
@@ -170,7 +200,16 @@ pub async fn run_synthesis(ctx: &AgentCtx, question: &str) -> (Episode, Vec<Epis
         messages: messages.clone(),
         ..EpisodeBuilder::default()
     };
-    let termination = match ctx.call_model(&messages, 0, &mut ep.timings).await {
+    let limit = ctx.context_limits().prompt_limit;
+    let too_long = limit.is_some_and(|l| ctx.count_tokens(&messages).is_some_and(|n| n > l));
+    let called = if too_long {
+        Called::Overflow
+    } else {
+        ctx.call_model(&messages, 0, &mut ep.timings).await
+    };
+    let termination = match called {
+        // The reports together do not fit the model's window.
+        Called::Overflow => Termination::Context,
         Called::Done(result) => {
             ep.record_call(&result, false);
             let turn = react::parse_assistant(&result.text);

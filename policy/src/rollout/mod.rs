@@ -30,7 +30,7 @@ pub mod task;
 pub mod tokens;
 pub mod trajectory;
 
-pub use agent::{AgentConfig, Paradigm};
+pub use agent::{AgentConfig, ContextLimits, Paradigm};
 pub use error::RolloutError;
 pub use judge::{Judge, JudgeVerdict};
 pub use runner::{Progress, RolloutConfig, RolloutRunner};

@@ -22,8 +22,9 @@ pub enum Termination {
     Answer,
     /// The model-call budget ran out without an answer.
     MaxTurns,
-    /// The context passed its limit, the forced-answer prompt was sent, and the model
-    /// still did not answer.
+    /// The context passed its limit (the configured budget or the model's own window),
+    /// the forced-answer prompt was sent and the model still did not answer, or even the
+    /// forced-answer prompt could not fit the model's window.
     Context,
     /// The episode's wall-clock budget ran out.
     WallTime,
@@ -111,10 +112,19 @@ pub struct Episode {
     /// The forced-answer prompt was sent (context limit reached).
     #[serde(default)]
     pub forced_answer: bool,
+    /// ReAct: messages of `messages` (the oldest turns after the question) that were left
+    /// out of the forced-answer prompt so that it fit the model's window; `messages` keeps
+    /// the whole conversation and `sequences` hold exactly what the model saw.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub trimmed_messages: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(skip)]
     pub timings: Timings,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The score of a trajectory.

@@ -291,6 +291,57 @@ async fn turn_and_context_limits_end_episodes() {
     assert_eq!(t[0].num_tool_calls, 3);
 }
 
+/// Issue #12: the model's own window caps the context, whatever `max_context_tokens`
+/// says. The script stands in for a model with a 1,536-token window (it refuses longer
+/// prompts as the local engine does); the budget stays Tongyi's 110K.
+#[tokio::test]
+async fn the_model_window_caps_the_context_and_the_forced_answer_fits_it() {
+    // A search result takes the conversation past the window: forced answer, answered.
+    let answers = conv(
+        "answers",
+        &[
+            &call("search", json!({"query": ["Ray Charles"]})),
+            &format!("{}<answer>1930</answer>", think("Forced.")),
+        ],
+    );
+    // A reply that fills the window (outside <think>, which Qwen3's template drops from
+    // history): even the forced-answer prompt fits only without it, and the model (the
+    // script replays its first turn) still does not answer.
+    let rambles = conv("rambles", &[&"the piano ".repeat(400)]);
+    let backend = scripted(vec![answers, rambles]).with_context_window(1536);
+    assert_eq!(backend.context_window(), Some(1536));
+    let mut cfg = config(Paradigm::React, 1, 1);
+    cfg.agent.max_turns = 5;
+    let tasks = [
+        json!({"id": "a", "question": "answers", "answers": ["1930"]}),
+        json!({"id": "r", "question": "rambles", "answers": ["1930"]}),
+    ];
+    let (_dir, t) = run(backend, false, cfg, &tasks).await;
+
+    let a = &t[0].episode;
+    assert_eq!(a.termination, Termination::Answer, "{a:#?}");
+    assert!(a.forced_answer);
+    assert_eq!(a.trimmed_messages, 0);
+    assert_eq!(a.messages[3].content, FORCED_ANSWER_MESSAGE);
+    assert_eq!(t[0].rewards.exact_match, 1.0);
+
+    let r = &t[1].episode;
+    assert_eq!(r.termination, Termination::Context, "{r:#?}");
+    assert_eq!(r.error, None);
+    assert!(r.forced_answer);
+    // [system, question, long reply, forced answer]: the long reply was left out.
+    assert_eq!(r.trimmed_messages, 1);
+    assert_eq!(r.messages.len(), 5);
+    assert_eq!(r.messages[3].content, FORCED_ANSWER_MESSAGE);
+    // The last call saw [system, question, forced answer]: a sequence of its own, inside
+    // the window with room for a reply.
+    assert_eq!(r.sequences.len(), 2);
+    let last = &r.sequences[1];
+    let prompt = last.loss_mask.iter().take_while(|m| **m == 0).count();
+    assert!(prompt <= 1536 - 1536 / 8, "{prompt}");
+    assert!(r.sequences[0].token_ids.len() > 1536 - 1536 / 8);
+}
+
 /// IterResearch rounds are keyed by the report the previous round wrote, so the script
 /// only advances if the report really carries over (and the thinking does not).
 fn iter_script() -> Vec<ScriptedConversation> {
