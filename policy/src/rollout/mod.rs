@@ -11,6 +11,7 @@
 //! - [`iter_research`]: IterResearch (a rebuilt workspace per round) and research-synthesis.
 //! - [`judge`], [`reward`]: exact match / F1, the LLM judge, evidence recall.
 //! - [`trajectory`]: the JSON line written per (task, sample).
+//! - [`group`]: GRPO groups: leave-one-out advantages and the loss filter.
 //! - [`output`]: the crash-safe trajectory file (append + fsync, resume).
 //! - [`summary`]: Pass@1, Pass@k, terminations, throughput, tool share of wall time.
 //! - [`runner`]: many episodes at once, written in a deterministic order, with progress.
@@ -18,6 +19,7 @@
 pub mod agent;
 pub mod env;
 pub mod error;
+pub mod group;
 pub mod iter_research;
 pub mod judge;
 pub mod output;

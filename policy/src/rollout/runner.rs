@@ -1,8 +1,10 @@
 //! Running a task set: every (task, sample) pair not already in the output file becomes
 //! an episode on its own tokio task, up to `concurrency` at once (the ONNX engine batches
 //! their model calls). Trajectories are written in (task, sample) order whatever order
-//! they finish in, so the file does not depend on timing; a crash loses at most the
-//! episodes still in flight, which a restart runs again.
+//! they finish in, so the file does not depend on timing, and a task's samples (its GRPO
+//! group) are written together once all are finished, each with its leave-one-out
+//! advantage ([`group`](super::group)). A crash loses at most the groups still in flight,
+//! which a restart runs again whole ([`output`](super::output)).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,6 +19,7 @@ use simweb_tools::Toolbox;
 use super::agent::{AgentConfig, AgentCtx, Paradigm};
 use super::env::ToolEnv;
 use super::error::RolloutError;
+use super::group::finish_group;
 use super::iter_research::{run_iter_research, run_synthesis};
 use super::judge::Judge;
 use super::output::TrajectoryFile;
@@ -138,7 +141,7 @@ impl RolloutRunner {
                 "--concurrency must be at least 1".into(),
             ));
         }
-        let (mut file, existing) = TrajectoryFile::open(out)?;
+        let (mut file, existing) = TrajectoryFile::open(out, config.samples)?;
         let jobs: Vec<(Task, usize)> = tasks
             .iter()
             .flat_map(|t| (0..config.samples).map(move |s| (t.clone(), s)))
@@ -171,6 +174,9 @@ impl RolloutRunner {
             })
             .buffered(config.concurrency);
         let mut outcome = Ok(());
+        // The samples of the task in progress; jobs come in (task, sample) order and a
+        // task's samples are all jobs or none (the file holds only whole groups).
+        let mut group: Vec<Trajectory> = Vec::with_capacity(config.samples);
         while let Some(joined) = episodes.next().await {
             let trajectory = match joined {
                 Ok(t) => t,
@@ -179,13 +185,32 @@ impl RolloutRunner {
                     break;
                 }
             };
-            if let Err(e) = file.append(&trajectory) {
+            progress.done.fetch_add(1, Ordering::Relaxed);
+            if group
+                .first()
+                .is_some_and(|g| g.task_id != trajectory.task_id)
+            {
+                outcome = Err(RolloutError::Config(format!(
+                    "task {:?} finished with {} of {} samples (a task listed twice?)",
+                    group[0].task_id,
+                    group.len(),
+                    config.samples
+                )));
+                break;
+            }
+            group.push(trajectory);
+            if group.len() < config.samples {
+                continue;
+            }
+            finish_group(&mut group);
+            if let Err(e) = file.append_group(&group) {
                 outcome = Err(e);
                 break;
             }
-            run.add(&trajectory);
-            rows.push(SummaryRow::from(&trajectory));
-            progress.done.fetch_add(1, Ordering::Relaxed);
+            for trajectory in group.drain(..) {
+                run.add(&trajectory);
+                rows.push(SummaryRow::from(&trajectory));
+            }
         }
         if let Some(reporter) = reporter {
             reporter.abort();
@@ -250,6 +275,11 @@ impl Inner {
             question: task.question,
             answers: task.answers,
             rewards,
+            // Filled in when the whole group is finished.
+            group: String::new(),
+            group_size: None,
+            advantage: 0.0,
+            loss_excluded: false,
             num_tool_calls: all_calls().count(),
             tool_call_counts: counts,
             episode,

@@ -3,7 +3,10 @@
 //!
 //! Pass@1 is the mean exact match (per task, then over tasks); Pass@k is the share of
 //! tasks where at least one of the k samples matched exactly (k = samples per task, so
-//! the unbiased estimator reduces to "any"). The tool share is the time episodes waited
+//! the unbiased estimator reduces to "any"). A group (a task's samples) with zero reward
+//! variance — every sample solved it, or none did — gives GRPO no signal: all its
+//! advantages are 0; their share says how much of a run's compute a trainer would waste
+//! (what `simweb tasks curate` removes). The tool share is the time episodes waited
 //! for tools over their total wall time: the environment's share of a rollout.
 
 use std::collections::BTreeMap;
@@ -22,6 +25,8 @@ pub struct SummaryRow {
     pub rewards: Rewards,
     pub termination: Termination,
     pub num_tool_calls: usize,
+    #[serde(default)]
+    pub loss_excluded: bool,
 }
 
 impl From<&Trajectory> for SummaryRow {
@@ -32,6 +37,7 @@ impl From<&Trajectory> for SummaryRow {
             rewards: t.rewards.clone(),
             termination: t.episode.termination,
             num_tool_calls: t.num_tool_calls,
+            loss_excluded: t.loss_excluded,
         }
     }
 }
@@ -110,6 +116,12 @@ pub struct Summary {
     pub mean_tool_calls: f64,
     /// Termination reason → trajectories.
     pub terminations: BTreeMap<String, usize>,
+    /// Share of groups (tasks) whose samples all got the same exact match.
+    pub zero_variance_groups: f64,
+    /// How many groups that is.
+    pub zero_variance_group_count: usize,
+    /// Trajectories marked `loss_excluded` (cut off by a limit without an answer).
+    pub loss_excluded: usize,
     pub run: RunStats,
 }
 
@@ -136,6 +148,14 @@ impl Summary {
             }
         }))
         .unwrap_or(0.0);
+        let zero_variance_group_count = by_task
+            .values()
+            .filter(|group| {
+                group
+                    .iter()
+                    .all(|r| r.rewards.exact_match == group[0].rewards.exact_match)
+            })
+            .count();
         let mut terminations = BTreeMap::new();
         for row in rows {
             *terminations
@@ -158,6 +178,13 @@ impl Summary {
             evidence_recall: mean(&mut rows.iter().filter_map(|r| r.rewards.evidence_recall)),
             mean_tool_calls: mean(&mut rows.iter().map(|r| r.num_tool_calls as f64)).unwrap_or(0.0),
             terminations,
+            zero_variance_groups: if tasks > 0 {
+                zero_variance_group_count as f64 / tasks as f64
+            } else {
+                0.0
+            },
+            zero_variance_group_count,
+            loss_excluded: rows.iter().filter(|r| r.loss_excluded).count(),
             run,
         }
     }
@@ -192,6 +219,14 @@ impl fmt::Display for Summary {
             self.mean_tool_calls,
             terms.join(", ")
         )?;
+        writeln!(
+            f,
+            "GRPO groups with zero reward variance: {} of {} ({:.1} %); excluded from the loss: {} trajectories",
+            self.zero_variance_group_count,
+            self.tasks,
+            self.zero_variance_groups * 100.0,
+            self.loss_excluded
+        )?;
         let r = &self.run;
         write!(
             f,
@@ -222,6 +257,7 @@ mod tests {
             },
             termination: t,
             num_tool_calls: calls,
+            loss_excluded: t == Termination::MaxTurns,
         }
     }
 
@@ -242,5 +278,9 @@ mod tests {
         assert_eq!(s.terminations["answer"], 3);
         assert_eq!(s.terminations["max_turns"], 1);
         assert_eq!(s.judge_accuracy, None);
+        // "a" is split (1 and 0), "b" is not (0 and 0).
+        assert_eq!(s.zero_variance_group_count, 1);
+        assert!((s.zero_variance_groups - 0.5).abs() < 1e-12);
+        assert_eq!(s.loss_excluded, 1);
     }
 }

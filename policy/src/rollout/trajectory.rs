@@ -156,6 +156,20 @@ pub struct Trajectory {
     pub question: String,
     pub answers: Vec<String>,
     pub rewards: Rewards,
+    /// The GRPO group: the task id (see [`group`](super::group)).
+    #[serde(default)]
+    pub group: String,
+    /// Samples in the group when it was written; absent in files from before groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_size: Option<usize>,
+    /// Leave-one-out advantage: this sample's exact match minus the mean of the group's
+    /// other samples (0 in a group of one). The advantages of a group sum to zero.
+    #[serde(default)]
+    pub advantage: f64,
+    /// Tongyi's loss filter: cut off by `max_turns`, `context` or `wall_time` without an
+    /// answer (see [`group::excluded_from_loss`](super::group::excluded_from_loss)).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub loss_excluded: bool,
     /// Tool calls over the whole trajectory, branches included.
     pub num_tool_calls: usize,
     /// `tool_calls` by tool name (malformed calls under `<malformed>`).

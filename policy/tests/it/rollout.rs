@@ -342,6 +342,139 @@ async fn the_model_window_caps_the_context_and_the_forced_answer_fits_it() {
     assert!(r.sequences[0].token_ids.len() > 1536 - 1536 / 8);
 }
 
+/// Replies of the GRPO-group tests: "mixed" is solved by the even samples, "cut" only by
+/// sample 0 (the others search until the turn limit), "same" by every sample.
+fn group_reply(question: &str, sample: usize, turn: usize) -> String {
+    let search = call("search", json!({"query": ["Ray Charles"]}));
+    let answer = |a: &str| format!("{}<answer>{a}</answer>", think("Done."));
+    match (question, turn) {
+        (_, 0) => search,
+        ("mixed", _) if sample.is_multiple_of(2) => answer("1930"),
+        ("mixed", _) => answer("1931"),
+        ("cut", _) if sample == 0 => answer("1930"),
+        ("cut", _) => search,
+        _ => answer("1930"),
+    }
+}
+
+fn group_tasks() -> Vec<Value> {
+    ["mixed", "cut", "same"]
+        .iter()
+        .map(|id| json!({"id": id, "question": id, "answers": ["1930"]}))
+        .collect()
+}
+
+/// Issue #12: the lines of a `--samples N` group carry `group`, `group_size`, the
+/// leave-one-out advantage (summing to zero over the group) and Tongyi's loss filter; the
+/// summary reports the groups with zero reward variance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_carry_leave_one_out_advantages_and_the_loss_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    let tasks = read_tasks(&write_tasks(dir.path(), &group_tasks())).unwrap();
+    let runner = || {
+        let mut cfg = config(Paradigm::React, 4, 3);
+        cfg.agent.max_turns = 3;
+        let backend = PerSample::new(cfg.seed, &["mixed", "cut", "same"], 4, 3, group_reply);
+        RolloutRunner::new(Arc::new(backend), toolbox(false), cfg, None)
+    };
+    let out = dir.path().join("traj.jsonl");
+    let summary = runner().run(&tasks, &out).await.unwrap();
+    let lines: Vec<Trajectory> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 12);
+    for (group, expected_em) in
+        lines
+            .chunks(4)
+            .zip([[1.0, 0.0, 1.0, 0.0], [1.0, 0.0, 0.0, 0.0], [1.0; 4]])
+    {
+        let em: Vec<f64> = group.iter().map(|t| t.rewards.exact_match).collect();
+        assert_eq!(em, expected_em, "{}", group[0].task_id);
+        for (s, t) in group.iter().enumerate() {
+            assert_eq!((t.sample, &t.group, t.group_size), (s, &t.task_id, Some(4)));
+            let others: f64 = em.iter().sum::<f64>() - em[s];
+            assert!((t.advantage - (em[s] - others / 3.0)).abs() < 1e-12);
+        }
+        let sum: f64 = group.iter().map(|t| t.advantage).sum();
+        assert!(
+            sum.abs() < 1e-12,
+            "advantages of a group sum to zero: {sum}"
+        );
+    }
+    let third = 1.0 / 3.0;
+    let expected = [
+        2.0 * third,
+        -2.0 * third,
+        2.0 * third,
+        -2.0 * third,
+        1.0,
+        -third,
+        -third,
+        -third,
+    ];
+    for (t, e) in lines.iter().zip(expected) {
+        assert!((t.advantage - e).abs() < 1e-12, "{} {}", t.advantage, e);
+    }
+    assert!(lines[8..].iter().all(|t| t.advantage == 0.0));
+    // Only the cut-off samples of "cut" are left out of the loss; the wrong answers of
+    // "mixed" are the signal.
+    for t in &lines {
+        let cut = t.task_id == "cut" && t.sample > 0;
+        assert_eq!(t.loss_excluded, cut, "{} {}", t.task_id, t.sample);
+        if cut {
+            assert_eq!(t.episode.termination, Termination::MaxTurns);
+            assert_eq!(t.episode.prediction, None);
+        }
+    }
+    let raw = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(raw.matches("\"loss_excluded\":true").count(), 3);
+    assert!(
+        !raw.contains("\"loss_excluded\":false"),
+        "absent when false"
+    );
+    assert_eq!(summary.zero_variance_group_count, 1);
+    assert!((summary.zero_variance_groups - 1.0 / 3.0).abs() < 1e-12);
+    assert_eq!(summary.loss_excluded, 3);
+
+    // A run killed while writing its second group: two lines of it made it to disk, the
+    // third only in part. The first group is kept byte for byte; the second is cut off
+    // and runs again whole, so its advantages come from one set of samples.
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(raw.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let killed = dir.path().join("killed.jsonl");
+    std::fs::write(&killed, &raw[..starts[6] + 50]).unwrap();
+    let resumed = runner().run(&tasks, &killed).await.unwrap();
+    assert_eq!((resumed.run.resumed, resumed.run.trajectories), (4, 8));
+    assert_eq!(lines_without_timings(&killed), lines_without_timings(&out));
+    assert_eq!(
+        std::fs::read_to_string(&killed).unwrap()[..starts[4]],
+        raw[..starts[4]]
+    );
+    let (_, existing) = TrajectoryFile::open(&killed, 4).unwrap();
+    assert_eq!((existing.done.len(), existing.cut_lines), (12, 0));
+
+    // Another --samples on the same file is refused, not silently mixed.
+    let err = TrajectoryFile::open(&out, 8).err().unwrap().to_string();
+    assert!(err.contains("--samples 4"), "{err}");
+    // So is a group missing samples that is not the last one.
+    let holey = dir.path().join("holey.jsonl");
+    std::fs::write(&holey, [&raw[..starts[3]], &raw[starts[4]..]].concat()).unwrap();
+    let err = TrajectoryFile::open(&holey, 4).err().unwrap().to_string();
+    assert!(
+        err.contains("\"mixed\" (line 1) has 3 of 4 samples"),
+        "{err}"
+    );
+    // A group left incomplete at the end is cut off.
+    let tail = dir.path().join("tail.jsonl");
+    std::fs::write(&tail, &raw[..starts[6]]).unwrap();
+    let (_, existing) = TrajectoryFile::open(&tail, 4).unwrap();
+    assert_eq!((existing.done.len(), existing.cut_lines), (4, 2));
+    assert_eq!(std::fs::read_to_string(&tail).unwrap(), raw[..starts[4]]);
+}
+
 /// IterResearch rounds are keyed by the report the previous round wrote, so the script
 /// only advances if the report really carries over (and the thinking does not).
 fn iter_script() -> Vec<ScriptedConversation> {
@@ -514,25 +647,26 @@ async fn same_seed_same_file_and_resume_skips_finished_pairs() {
         "samples get their own seeds"
     );
 
-    // A run killed in the middle of writing its second line.
+    // A run killed in the middle of writing its second group.
     let text = std::fs::read_to_string(&a).unwrap();
     let first_len = text.find('\n').unwrap() + 1;
+    let group_len = first_len + text[first_len..].find('\n').unwrap() + 1;
     let c = dir.path().join("c.jsonl");
-    std::fs::write(&c, &text[..first_len + 100]).unwrap();
+    std::fs::write(&c, &text[..group_len + 100]).unwrap();
     let summary = runner(2).run(&tasks, &c).await.unwrap();
-    assert_eq!(summary.run.resumed, 1);
-    assert_eq!(summary.run.trajectories, 3);
+    assert_eq!(summary.run.resumed, 2);
+    assert_eq!(summary.run.trajectories, 2);
     assert_eq!(summary.trajectories, 4);
     assert_eq!(lines_without_timings(&c), lines_a, "repaired and completed");
-    // The first line was kept byte for byte (its timings too).
+    // The first group was kept byte for byte (its timings too).
     assert_eq!(
-        std::fs::read_to_string(&c).unwrap()[..first_len],
-        text[..first_len]
+        std::fs::read_to_string(&c).unwrap()[..group_len],
+        text[..group_len]
     );
     // Nothing left to do.
     let summary = runner(2).run(&tasks, &c).await.unwrap();
     assert_eq!((summary.run.resumed, summary.run.trajectories), (4, 0));
-    let (writer, existing) = TrajectoryFile::open(&c).unwrap();
+    let (writer, existing) = TrajectoryFile::open(&c, 2).unwrap();
     assert_eq!(existing.truncated_bytes, 0);
     assert_eq!(existing.done.len(), 4);
 
@@ -548,7 +682,7 @@ async fn same_seed_same_file_and_resume_skips_finished_pairs() {
     let first_line = &text[..first_len];
     let d = dir.path().join("d.jsonl");
     std::fs::write(&d, format!("{first_line}{first_line}")).unwrap();
-    let err = TrajectoryFile::open(&d).err().unwrap().to_string();
+    let err = TrajectoryFile::open(&d, 2).err().unwrap().to_string();
     assert!(
         err.contains("line 2 repeats") && err.contains("of line 1"),
         "{err}"
@@ -560,6 +694,6 @@ fn an_unreadable_complete_line_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.jsonl");
     std::fs::write(&path, "{\"task_id\": \"a\"}\nnot json\n").unwrap();
-    let err = TrajectoryFile::open(&path).err().unwrap().to_string();
+    let err = TrajectoryFile::open(&path, 1).err().unwrap().to_string();
     assert!(err.contains("line 1"), "{err}");
 }

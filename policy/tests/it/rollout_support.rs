@@ -89,3 +89,74 @@ pub fn lines_without_timings(path: &Path) -> Vec<Value> {
         })
         .collect()
 }
+
+/// A policy whose reply depends on which sample of a GRPO group it is playing, so a
+/// group can have mixed outcomes (the scripted backend answers every sample alike). The
+/// sample is recovered from the call's seed, which the runner derives from (run seed,
+/// task id, sample, call): the map below holds every seed the run can use.
+pub struct PerSample {
+    samples: std::collections::BTreeMap<u64, usize>,
+    /// (first user message, sample, turn) -> the reply.
+    reply: fn(&str, usize, usize) -> String,
+}
+
+impl PerSample {
+    pub fn new(
+        run_seed: u64,
+        task_ids: &[&str],
+        samples: usize,
+        max_turns: usize,
+        reply: fn(&str, usize, usize) -> String,
+    ) -> Self {
+        use simweb_policy::rollout::seed::{call_seed, sample_seed};
+        let mut map = std::collections::BTreeMap::new();
+        for task in task_ids {
+            for s in 0..samples {
+                for call in 0..max_turns {
+                    map.insert(call_seed(sample_seed(run_seed, task, s), 0, call), s);
+                }
+            }
+        }
+        PerSample {
+            samples: map,
+            reply,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl simweb_policy::ChatBackend for PerSample {
+    fn model_id(&self) -> &str {
+        "per-sample"
+    }
+
+    async fn generate(
+        &self,
+        requests: Vec<simweb_policy::GenRequest>,
+    ) -> simweb_policy::error::Result<Vec<simweb_policy::GenResult>> {
+        Ok(requests
+            .iter()
+            .map(|r| {
+                let simweb_policy::Prompt::Chat { messages, .. } = &r.prompt else {
+                    panic!("chat prompts only");
+                };
+                let question = messages
+                    .iter()
+                    .find(|m| m.role == "user")
+                    .map_or("", |m| m.content.as_str());
+                let turn = messages.iter().filter(|m| m.role == "assistant").count();
+                let sample = self.samples[&r.params.seed];
+                let text = (self.reply)(question, sample, turn);
+                simweb_policy::GenResult {
+                    completion_tokens: Some(text.len() / 4),
+                    prompt_tokens: None,
+                    text,
+                    finish_reason: simweb_policy::FinishReason::Stop,
+                    prompt_token_ids: None,
+                    token_ids: None,
+                    logprobs: None,
+                }
+            })
+            .collect())
+    }
+}
