@@ -10,4 +10,5 @@ mod rollout_cli;
 mod scale;
 mod serve_cli;
 mod support;
+mod tasks_curate;
 mod tasks_synth;

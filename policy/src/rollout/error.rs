@@ -15,6 +15,18 @@ pub enum RolloutError {
         line: usize,
         reason: String,
     },
+    /// A trajectory file read as input (curation) is unreadable, or a line of it is not a
+    /// trajectory.
+    #[error("{path}:{line}: {reason}")]
+    Trajectories {
+        path: PathBuf,
+        /// 1-based; 0 when the file itself is the problem.
+        line: usize,
+        reason: String,
+    },
+    /// A derived file (curated tasks, report, SFT set) cannot be written.
+    #[error("writing {path}: {reason}")]
+    Write { path: PathBuf, reason: String },
     /// The trajectory file cannot be read, repaired or appended to.
     #[error("trajectory file {path}: {reason}")]
     Output { path: PathBuf, reason: String },

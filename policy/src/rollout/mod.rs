@@ -13,10 +13,12 @@
 //! - [`trajectory`]: the JSON line written per (task, sample).
 //! - [`group`]: GRPO groups: leave-one-out advantages and the loss filter.
 //! - [`output`]: the crash-safe trajectory file (append + fsync, resume).
+//! - [`curate`]: task curation by rollout pass rates, and the SFT set (`simweb tasks curate`).
 //! - [`summary`]: Pass@1, Pass@k, terminations, throughput, tool share of wall time.
 //! - [`runner`]: many episodes at once, written in a deterministic order, with progress.
 
 pub mod agent;
+pub mod curate;
 pub mod env;
 pub mod error;
 pub mod group;
@@ -33,10 +35,13 @@ pub mod tokens;
 pub mod trajectory;
 
 pub use agent::{AgentConfig, ContextLimits, Paradigm};
+pub use curate::{
+    curate, CurateOptions, CurateReport, Curation, Metric, PerTask, SftOptions, SftReport,
+};
 pub use error::RolloutError;
 pub use judge::{Judge, JudgeVerdict};
 pub use runner::{Progress, RolloutConfig, RolloutRunner};
 pub use summary::Summary;
-pub use task::{read_tasks, Task};
+pub use task::{read_task_lines, read_tasks, Task, TaskLine};
 pub use tokens::TokenSequence;
 pub use trajectory::{Episode, Rewards, Termination, Timings, ToolCallRecord, Trajectory};

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::error::RolloutError;
 
@@ -24,14 +24,32 @@ pub struct Task {
     pub evidence: Vec<String>,
 }
 
+/// One line of a task file as written: the task, every field of the line (extra ones
+/// such as `level` or `lang` included) and its text, for tools that rewrite task files
+/// without losing what they do not know (`simweb tasks curate`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskLine {
+    pub task: Task,
+    pub fields: Map<String, Value>,
+    /// The line's text, trimmed.
+    pub text: String,
+    /// 1-based.
+    pub line: usize,
+}
+
 /// Reads a task file; every problem names the file and the 1-based line.
 pub fn read_tasks(path: &Path) -> Result<Vec<Task>, RolloutError> {
+    Ok(read_task_lines(path)?.into_iter().map(|l| l.task).collect())
+}
+
+/// Reads a task file keeping each line's fields and text; errors as [`read_tasks`].
+pub fn read_task_lines(path: &Path) -> Result<Vec<TaskLine>, RolloutError> {
     let text = std::fs::read_to_string(path).map_err(|e| RolloutError::Tasks {
         path: path.to_owned(),
         line: 0,
         reason: e.to_string(),
     })?;
-    parse_tasks(&text).map_err(|(line, reason)| RolloutError::Tasks {
+    parse_task_lines(&text).map_err(|(line, reason)| RolloutError::Tasks {
         path: path.to_owned(),
         line,
         reason,
@@ -40,6 +58,13 @@ pub fn read_tasks(path: &Path) -> Result<Vec<Task>, RolloutError> {
 
 /// Parses task JSONL; the error is (1-based line, reason).
 pub fn parse_tasks(text: &str) -> Result<Vec<Task>, (usize, String)> {
+    Ok(parse_task_lines(text)?
+        .into_iter()
+        .map(|l| l.task)
+        .collect())
+}
+
+fn parse_task_lines(text: &str) -> Result<Vec<TaskLine>, (usize, String)> {
     let mut tasks = Vec::new();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for (index, line) in text.lines().enumerate() {
@@ -47,14 +72,19 @@ pub fn parse_tasks(text: &str) -> Result<Vec<Task>, (usize, String)> {
         if line.trim().is_empty() {
             continue;
         }
-        let task = parse_task(line).map_err(|reason| (line_no, reason))?;
+        let (task, fields) = parse_task(line).map_err(|reason| (line_no, reason))?;
         if let Some(first) = seen.insert(task.id.clone(), line_no) {
             return Err((
                 line_no,
                 format!("duplicate task id {:?} (first on line {first})", task.id),
             ));
         }
-        tasks.push(task);
+        tasks.push(TaskLine {
+            task,
+            fields,
+            text: line.trim().to_owned(),
+            line: line_no,
+        });
     }
     if tasks.is_empty() {
         return Err((0, "the file has no tasks".into()));
@@ -62,7 +92,7 @@ pub fn parse_tasks(text: &str) -> Result<Vec<Task>, (usize, String)> {
     Ok(tasks)
 }
 
-fn parse_task(line: &str) -> Result<Task, String> {
+fn parse_task(line: &str) -> Result<(Task, Map<String, Value>), String> {
     let value: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
     let Value::Object(map) = value else {
         return Err("a task must be a JSON object".into());
@@ -102,12 +132,13 @@ fn parse_task(line: &str) -> Result<Task, String> {
             )),
         }
     };
-    Ok(Task {
+    let task = Task {
         answers: strings("answers")?,
         evidence: strings("evidence")?,
         id,
         question,
-    })
+    };
+    Ok((task, map))
 }
 
 #[cfg(test)]

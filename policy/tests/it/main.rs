@@ -3,6 +3,7 @@
 //! process).
 
 mod backends;
+mod curate;
 mod fixture;
 mod generation;
 mod rollout;
