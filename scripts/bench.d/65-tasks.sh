@@ -34,7 +34,8 @@ fi
     echo "### $corpus ($dir)"
     echo
     echo '```'
-    "$SIMWEB_BIN" tasks synth --data "$dir" --out "$work/$corpus.jsonl" --n "$n" --seed 1 2>&1
+    /usr/bin/time -f "wall %e s, CPU %U s user, peak RSS %M KB" \
+      "$SIMWEB_BIN" tasks synth --data "$dir" --out "$work/$corpus.jsonl" --n "$n" --seed 1 2>&1
     echo "second run (cached fact graph):"
     "$SIMWEB_BIN" tasks synth --data "$dir" --out "$work/$corpus-again.jsonl" --n "$n" --seed 1 2>&1 | tail -1
     cmp -s "$work/$corpus.jsonl" "$work/$corpus-again.jsonl" && echo "byte-identical: yes" || echo "byte-identical: NO"
