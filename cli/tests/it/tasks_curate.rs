@@ -8,7 +8,7 @@ use std::path::Path;
 use serde_json::{json, Value};
 use simweb_policy::rollout::seed::{call_seed, sample_seed};
 
-use super::support::simweb;
+use super::support::{chat_server, simweb};
 
 const SEED: u64 = 5;
 const SAMPLES: usize = 4;
@@ -42,7 +42,6 @@ fn reply(question: &str, sample: usize, turn: usize) -> String {
 /// A stand-in for an OpenAI-compatible model server: recovers the sample from the
 /// request's seed (the rollout derives it from run seed, task id, sample and call).
 fn policy_server() -> String {
-    use std::io::{BufRead, BufReader, Read, Write};
     let mut samples = BTreeMap::new();
     for task in ["mixed", "7", "never"] {
         for s in 0..SAMPLES {
@@ -51,54 +50,21 @@ fn policy_server() -> String {
             }
         }
     }
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            let mut reader = BufReader::new(stream);
-            let mut length = 0usize;
-            let mut line = String::new();
-            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-                line.clear();
-            }
-            let mut body = vec![0u8; length];
-            if reader.read_exact(&mut body).is_err() {
-                continue;
-            }
-            let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let messages = request["messages"].as_array().cloned().unwrap_or_default();
-            let question = messages
-                .iter()
-                .find(|m| m["role"] == "user")
-                .and_then(|m| m["content"].as_str())
-                .unwrap_or_default();
-            let turn = messages.iter().filter(|m| m["role"] == "assistant").count();
-            let sample = request["seed"]
-                .as_u64()
-                .and_then(|s| samples.get(&s))
-                .copied()
-                .unwrap_or(usize::MAX);
-            let content = reply(question, sample, turn);
-            let reply = json!({
-                "id": "x", "object": "chat.completion", "model": "stand-in",
-                "choices": [{"index": 0, "finish_reason": "stop",
-                    "message": {"role": "assistant", "content": content}}],
-                "usage": {"prompt_tokens": 100, "completion_tokens": content.len() / 4, "total_tokens": 100},
-            })
-            .to_string();
-            let mut stream = reader.into_inner();
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
-                reply.len()
-            );
-        }
-    });
-    format!("http://{addr}/v1")
+    chat_server(move |request| {
+        let messages = request["messages"].as_array().cloned().unwrap_or_default();
+        let question = messages
+            .iter()
+            .find(|m| m["role"] == "user")
+            .and_then(|m| m["content"].as_str())
+            .unwrap_or_default();
+        let turn = messages.iter().filter(|m| m["role"] == "assistant").count();
+        let sample = request["seed"]
+            .as_u64()
+            .and_then(|s| samples.get(&s))
+            .copied()
+            .unwrap_or(usize::MAX);
+        reply(question, sample, turn)
+    })
 }
 
 fn ok(output: std::process::Output) -> String {

@@ -12,7 +12,7 @@ use simweb_tasks::FactGraph;
 use simweb_testkit::Sample;
 use simweb_wikidump::Lang;
 
-use super::support::simweb;
+use super::support::{chat_server, simweb};
 
 const BLANK: &str = "___";
 
@@ -279,51 +279,16 @@ fn an_agent_that_visits_the_evidence_wins() {
     }
 }
 
-/// A stand-in for an OpenAI-compatible model server (no LLM runs here): answers every
-/// `POST …/chat/completions` with `rewrite(last user message)`.
-fn chat_server(rewrite: fn(&str) -> String) -> String {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            let mut reader = BufReader::new(stream);
-            let mut length = 0usize;
-            let mut line = String::new();
-            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-                line.clear();
-            }
-            let mut body = vec![0u8; length];
-            if reader.read_exact(&mut body).is_err() {
-                continue;
-            }
-            let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let question = request["messages"]
-                .as_array()
-                .and_then(|m| m.last())
-                .and_then(|m| m["content"].as_str())
-                .unwrap_or_default()
-                .to_owned();
-            let reply = json!({
-                "id": "x", "object": "chat.completion", "model": "stand-in",
-                "choices": [{"index": 0, "finish_reason": "stop",
-                    "message": {"role": "assistant", "content": rewrite(&question)}}],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-            })
-            .to_string();
-            let mut stream = reader.into_inner();
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
-                reply.len()
-            );
-        }
-    });
-    format!("http://{addr}/v1")
+/// A chat stand-in answering `rewrite(last message)`.
+fn rewriting_server(rewrite: fn(&str) -> String) -> String {
+    chat_server(move |request| {
+        let last = request["messages"]
+            .as_array()
+            .and_then(|m| m.last())
+            .and_then(|m| m["content"].as_str())
+            .unwrap_or_default();
+        rewrite(last)
+    })
 }
 
 /// `--paraphrase` changes only the wording: formalization, answers and evidence stay;
@@ -351,11 +316,11 @@ fn paraphrase_rewrites_questions_and_keeps_what_they_must_say() {
         read_jsonl(out)
     };
     let faithful = run(
-        &chat_server(|q| format!("Please answer this: {q}")),
+        &rewriting_server(|q| format!("Please answer this: {q}")),
         &dir.path().join("faithful.jsonl"),
     );
     let lossy = run(
-        &chat_server(|q| q.replace(['"', '「', '」'], "")),
+        &rewriting_server(|q| q.replace(['"', '「', '」'], "")),
         &dir.path().join("lossy.jsonl"),
     );
     assert_eq!(faithful.len(), s.tasks.len());
