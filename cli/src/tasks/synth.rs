@@ -79,17 +79,11 @@ pub fn run(args: SynthArgs) -> anyhow::Result<()> {
     }
     let elapsed = started.elapsed().as_secs_f64();
     write_jsonl(&args.out, &tasks)?;
-    let summary = summary_path(&args.out);
+    let summary = simweb_policy::rollout::runner::summary_path(&args.out);
     std::fs::write(&summary, serde_json::to_string_pretty(&report)? + "\n")
         .with_context(|| format!("writing {}", summary.display()))?;
     print_report(&report, tasks.len(), graph_s, elapsed, &args.out);
     Ok(())
-}
-
-fn summary_path(out: &Path) -> PathBuf {
-    let mut name = out.as_os_str().to_owned();
-    name.push(".summary.json");
-    PathBuf::from(name)
 }
 
 /// Writes the file next to its destination and renames it, so a failed run never

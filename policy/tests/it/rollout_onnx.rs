@@ -10,9 +10,9 @@ use simweb_policy::{ChatBackend, OnnxBackend, RunnerOptions};
 
 use super::rollout_support::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn onnx_episodes_run_to_termination_with_consistent_tokens() {
-    let backend = Arc::new(
+/// The tiny-MoE fixture on one intra-op thread, batching up to 8 sequences.
+fn fixture_backend() -> Arc<OnnxBackend> {
+    Arc::new(
         OnnxBackend::load(
             fixture_dir(),
             &RunnerOptions {
@@ -22,7 +22,12 @@ async fn onnx_episodes_run_to_termination_with_consistent_tokens() {
             8,
         )
         .unwrap(),
-    );
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onnx_episodes_run_to_termination_with_consistent_tokens() {
+    let backend = fixture_backend();
     let dir = tempfile::tempdir().unwrap();
     let tasks_path = write_tasks(
         dir.path(),
@@ -92,17 +97,7 @@ async fn onnx_episodes_run_to_termination_with_consistent_tokens() {
 /// engine refusing a prompt that "leaves no room in the context".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn onnx_episode_outgrowing_the_model_window_ends_by_the_forced_answer() {
-    let backend = Arc::new(
-        OnnxBackend::load(
-            fixture_dir(),
-            &RunnerOptions {
-                intra_threads: Some(1),
-                ..Default::default()
-            },
-            8,
-        )
-        .unwrap(),
-    );
+    let backend = fixture_backend();
     assert_eq!(backend.context_window(), Some(4096));
     let dir = tempfile::tempdir().unwrap();
     // ~2,550 tokens of question on top of the ~850-token system prompt: two 300-token
