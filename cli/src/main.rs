@@ -7,6 +7,7 @@
 mod corpus;
 mod ingest;
 mod python;
+mod replay;
 mod rollout;
 mod sandbox;
 mod search;
@@ -51,6 +52,8 @@ enum Command {
     Rollout(Box<rollout::RolloutArgs>),
     /// Task pools: `synth` verifiable QA from a corpus, `curate` by rollout pass rates.
     Tasks(tasks::TasksArgs),
+    /// Record/replay logs: `merge` several replicas' logs into one.
+    Replay(replay::ReplayArgs),
 }
 
 impl Command {
@@ -83,6 +86,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Sandbox(args) => sandbox::run(args),
         Command::Rollout(args) => rollout::run(*args),
         Command::Tasks(args) => tasks::run(args),
+        Command::Replay(args) => replay::run(args),
     }
 }
 

@@ -22,6 +22,10 @@ pub struct ServeArgs {
     /// Where episodes are persisted [default: $SIMWEB_HOME/serve].
     #[arg(long, env = "SIMWEB_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
+    /// This replica's name behind a load balancer (`[a-z0-9]{1,16}`): episode ids carry
+    /// it so episodes can be routed back to it (see deploy/nginx/).
+    #[arg(long, env = "SIMWEB_REPLICA")]
+    pub replica: Option<String>,
     /// Require this API key (repeatable; env: comma-separated).
     #[arg(long = "api-key", env = "SIMWEB_API_KEYS", value_delimiter = ',')]
     pub api_keys: Vec<String>,
@@ -47,6 +51,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(dir) = args.state_dir {
         config.state_dir = Some(dir);
+    }
+    if let Some(replica) = args.replica {
+        config.replica = Some(replica);
     }
     if !args.api_keys.is_empty() {
         config.auth.api_keys = args.api_keys;

@@ -38,6 +38,11 @@ pub struct ServeConfig {
     pub data: Option<PathBuf>,
     /// Where episodes are persisted (sled). Default: `$SIMWEB_HOME/serve`.
     pub state_dir: Option<PathBuf>,
+    /// This server's name among replicas behind a load balancer (`[a-z0-9]`, at most
+    /// 16): episode ids then carry it (`ep-{replica}-…`) so the balancer can route each
+    /// episode back to the replica that holds it, and every response says who answered
+    /// (`X-Simweb-Replica`).
+    pub replica: Option<String>,
     pub http: HttpConfig,
     pub auth: AuthConfig,
     pub episodes: EpisodeConfig,
@@ -55,6 +60,7 @@ impl Default for ServeConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data: None,
             state_dir: None,
+            replica: None,
             http: HttpConfig::default(),
             auth: AuthConfig::default(),
             episodes: EpisodeConfig::default(),
@@ -298,6 +304,9 @@ impl ServeConfig {
                 "http.tls_cert and http.tls_key go together: set both or neither".into(),
             ));
         }
+        if let Some(replica) = &self.replica {
+            check_replica_name(replica)?;
+        }
         if self.auth.api_keys.iter().any(|k| k.trim().is_empty()) {
             return Err(ConfigError::Invalid(
                 "auth.api_keys must not contain empty keys".into(),
@@ -331,6 +340,23 @@ impl ServeConfig {
     }
 }
 
+/// A replica name goes into episode ids and a balancer's routing rule, so it is kept
+/// to what needs no escaping anywhere and cannot be confused with the id's `-` separator.
+fn check_replica_name(name: &str) -> Result<(), ConfigError> {
+    let ok = !name.is_empty()
+        && name.len() <= 16
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid(format!(
+            "replica `{name}` must be 1 to 16 characters of a-z and 0-9"
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,6 +385,20 @@ mod tests {
         assert_eq!(config.layers.policy_for("search").max_concurrency, 4);
         let err = ServeConfig::from_toml("[http]\nmax_bach = 3\n").unwrap_err();
         assert!(err.to_string().contains("max_bach"), "{err}");
+    }
+
+    #[test]
+    fn replica_names_are_what_an_episode_id_and_a_routing_rule_can_carry() {
+        let mut config = ServeConfig::default();
+        for good in ["r1", "a", "node0123456789ab"] {
+            config.replica = Some(good.into());
+            config.validate().unwrap();
+        }
+        for bad in ["", "R1", "r-1", "r_1", "node0123456789abc", "r 1"] {
+            config.replica = Some(bad.into());
+            let err = config.validate().unwrap_err().to_string();
+            assert!(err.contains("a-z and 0-9"), "{bad}: {err}");
+        }
     }
 
     #[test]

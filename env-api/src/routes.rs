@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use axum::extract::{FromRequest, MatchedPath, Path, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use utoipa::ToSchema;
 
@@ -53,7 +54,13 @@ pub fn router(state: AppState) -> Router {
         .nest_service("/mcp", crate::mcp::service(state.clone()))
         .fallback(crate::compat::reader_or_not_found)
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
-    Router::new()
+    let replica = state
+        .inner
+        .config
+        .replica
+        .as_deref()
+        .and_then(|name| HeaderValue::from_str(name).ok());
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/health", get(crate::compat::retriever_health))
         .route("/readyz", get(readyz))
@@ -73,9 +80,20 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(CatchPanicLayer::custom(|_panic| {
             ApiError::Internal("the request handler panicked".into()).into_response()
-        }))
-        .with_state(state)
+        }));
+    let router = match replica {
+        // Outermost, so that even a shed or timed-out request says who answered it.
+        Some(name) => router.layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static(REPLICA_HEADER),
+            name,
+        )),
+        None => router,
+    };
+    router.with_state(state)
 }
+
+/// The response header naming the replica that answered (set when `replica` is).
+pub const REPLICA_HEADER: &str = "x-simweb-replica";
 
 /// Who is calling: the API key's fingerprint when keys are configured, else the
 /// `X-Simweb-Client` header, else `anonymous`. Keys rate limits per client.
@@ -222,6 +240,9 @@ pub struct Readiness {
     pub documents: usize,
     pub tools: Vec<String>,
     pub python: bool,
+    /// This server's replica name (absent when it has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replica: Option<String>,
     /// Why the server is not ready (absent when it is).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -254,6 +275,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         documents: inner.corpus.counts().0,
         tools: inner.toolbox.names(),
         python: inner.sandbox.is_some(),
+        replica: inner.config.replica.clone(),
         reason,
     };
     let status = if ready {

@@ -119,8 +119,13 @@ impl Server {
         std::fs::create_dir_all(&state_dir).map_err(ServeError::Io)?;
         let store = EpisodeStore::open(&state_dir, Duration::from_secs(config.episodes.ttl_secs))
             .map_err(ServeError::Episodes)?;
-        let episodes = EpisodeEngine::new(Arc::clone(&toolbox), store, config.episodes.clone())
-            .map_err(|e| ConfigError::Invalid(format!("episodes.prompt_template: {e}")))?;
+        let episodes = EpisodeEngine::new(
+            Arc::clone(&toolbox),
+            store,
+            config.episodes.clone(),
+            config.replica.clone(),
+        )
+        .map_err(|e| ConfigError::Invalid(format!("episodes.prompt_template: {e}")))?;
         let in_flight = Arc::new(tokio::sync::Semaphore::new(config.http.max_in_flight));
         let tls = match (&config.http.tls_cert, &config.http.tls_key) {
             (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),

@@ -1,7 +1,7 @@
 //! The Dockerfile and docker-compose.yml cannot be built here (no Docker engine on
 //! these machines), so their structure is checked instead: the compose file parses,
-//! wires a one-shot ingest before the server over one data volume, and every flag it
-//! passes is one the real `simweb` binary accepts.
+//! wires a one-shot ingest before three replicas over one data volume and nginx in
+//! front of them, and every flag it passes is one the real `simweb` binary accepts.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -34,19 +34,21 @@ fn help(subcommand: &str) -> String {
 }
 
 #[test]
-fn compose_runs_a_one_shot_ingest_then_serves_the_volume() {
-    let compose: Value = serde_yaml::from_str(&repo_file("docker-compose.yml")).unwrap();
+fn compose_runs_a_one_shot_ingest_then_replicas_behind_nginx() {
+    let mut compose: Value = serde_yaml::from_str(&repo_file("docker-compose.yml")).unwrap();
+    compose.apply_merge().unwrap();
     let services = &compose["services"];
     let ingest = &services["ingest"];
-    let serve = &services["simweb"];
-    assert!(
-        ingest.is_mapping() && serve.is_mapping(),
-        "services: {services:?}"
-    );
+    assert!(ingest.is_mapping(), "services: {services:?}");
+    let replicas: Vec<(&str, &Value)> = ["r1", "r2", "r3"]
+        .iter()
+        .enumerate()
+        .map(|(i, name)| (*name, &services[format!("simweb-{}", i + 1).as_str()]))
+        .collect();
 
-    // One named volume, mounted at /data by both.
+    // One named volume, mounted at /data by every service but the balancer.
     assert!(compose["volumes"]["simweb-data"].is_mapping());
-    for service in [ingest, serve] {
+    for service in std::iter::once(ingest).chain(replicas.iter().map(|(_, s)| *s)) {
         assert!(strings(&service["volumes"]).contains(&"simweb-data:/data".to_string()));
     }
     // The dumps are mounted read-only into the ingest job only.
@@ -54,31 +56,62 @@ fn compose_runs_a_one_shot_ingest_then_serves_the_volume() {
     assert!(dumps.iter().any(|v| v.ends_with(":/dumps:ro")), "{dumps:?}");
     assert_eq!(ingest["restart"].as_str(), Some("no"));
 
-    // The server starts after the ingest has finished successfully.
-    assert_eq!(
-        serve["depends_on"]["ingest"]["condition"].as_str(),
-        Some("service_completed_successfully")
-    );
-    let command = strings(&serve["command"]);
-    assert_eq!(command[0], "serve");
-    let flag = |name: &str| {
-        let i = command
-            .iter()
-            .position(|c| c == name)
-            .unwrap_or_else(|| panic!("{name} missing"));
-        command[i + 1].clone()
-    };
-    assert_eq!(flag("--data"), "/data/corpus");
-    assert_eq!(flag("--addr"), "0.0.0.0:8080");
-    assert!(flag("--state-dir").starts_with("/data/"));
-    assert_eq!(strings(&serve["ports"]), vec!["8080:8080".to_string()]);
-
-    // Every flag used exists in the real binary.
     let serve_help = help("serve");
-    for arg in command.iter().filter(|a| a.starts_with("--")) {
+    let nginx = repo_file("deploy/nginx/simweb.conf");
+    let mut state_dirs = Vec::new();
+    for (i, (name, serve)) in replicas.iter().enumerate() {
+        // Each replica starts after the ingest has finished successfully.
+        assert_eq!(
+            serve["depends_on"]["ingest"]["condition"].as_str(),
+            Some("service_completed_successfully")
+        );
+        let command = strings(&serve["command"]);
+        assert_eq!(command[0], "serve");
+        let flag = |flag: &str| {
+            let i = command
+                .iter()
+                .position(|c| c == flag)
+                .unwrap_or_else(|| panic!("{flag} missing"));
+            command[i + 1].clone()
+        };
+        assert_eq!(flag("--data"), "/data/corpus");
+        assert_eq!(flag("--addr"), "0.0.0.0:8080");
+        assert!(flag("--state-dir").starts_with("/data/"));
+        state_dirs.push(flag("--state-dir"));
+        // The replica's name is the one the balancer routes its episodes by.
+        assert_eq!(flag("--replica"), *name);
+        let host = format!("simweb-{}:8080", i + 1);
         assert!(
-            serve_help.contains(arg.as_str()),
-            "`simweb serve` has no {arg}"
+            nginx.contains(&format!("upstream simweb_{name} {{\n    server {host};")),
+            "deploy/nginx/simweb.conf does not route {name} to {host}"
+        );
+        assert!(nginx.contains(&format!("~^/v1/episodes/ep-{name}- simweb_{name};")));
+        assert!(serve["healthcheck"]["test"].is_sequence());
+        // Every flag used exists in the real binary.
+        for arg in command.iter().filter(|a| a.starts_with("--")) {
+            assert!(
+                serve_help.contains(arg.as_str()),
+                "`simweb serve` has no {arg}"
+            );
+        }
+    }
+    state_dirs.dedup();
+    assert_eq!(
+        state_dirs.len(),
+        3,
+        "each replica keeps its own episode store"
+    );
+
+    // The balancer owns the public port, mounts the rendered config, and starts once
+    // every replica is healthy.
+    let lb = &services["lb"];
+    assert_eq!(strings(&lb["ports"]), vec!["8080:8080".to_string()]);
+    assert!(strings(&lb["volumes"])
+        .contains(&"./deploy/nginx/simweb.conf:/etc/nginx/conf.d/default.conf:ro".to_string()));
+    for i in 1..=3 {
+        assert_eq!(
+            lb["depends_on"][format!("simweb-{i}").as_str()]["condition"].as_str(),
+            Some("service_healthy")
         );
     }
     let ingest_command = strings(&ingest["command"]).join(" ");

@@ -186,6 +186,8 @@ pub struct EpisodeEngine {
     store: EpisodeStore,
     config: EpisodeConfig,
     template: PromptTemplate,
+    /// This server's replica name, carried in every episode id it creates.
+    replica: Option<String>,
 }
 
 impl EpisodeEngine {
@@ -193,6 +195,7 @@ impl EpisodeEngine {
         toolbox: Arc<Toolbox>,
         store: EpisodeStore,
         config: EpisodeConfig,
+        replica: Option<String>,
     ) -> Result<EpisodeEngine, react::TemplateError> {
         let template = match &config.prompt_template {
             Some(text) => PromptTemplate::new(text.clone())?,
@@ -203,6 +206,7 @@ impl EpisodeEngine {
             store,
             config,
             template,
+            replica,
         })
     }
 
@@ -271,7 +275,15 @@ impl EpisodeEngine {
 
         let counter = self.store.next_counter().map_err(internal)?;
         let salt = self.store.id_salt().map_err(internal)?;
-        let id = episode_id(&salt, seed, &task, &tools, max_turns, counter);
+        let id = episode_id(
+            &salt,
+            seed,
+            &task,
+            &tools,
+            max_turns,
+            counter,
+            self.replica.as_deref(),
+        );
         let episode = Episode {
             id: id.clone(),
             owner: owner.to_string(),
@@ -311,6 +323,13 @@ impl EpisodeEngine {
     /// The episode, if `owner` created it (any other caller gets the same 404 as for
     /// an unknown id, so ids cannot be probed).
     pub fn get(&self, id: &str, owner: &str) -> Result<Episode, ApiError> {
+        if let Some(elsewhere) = replica_of(id).filter(|r| Some(*r) != self.replica.as_deref()) {
+            let here = self.replica.as_deref().unwrap_or("unnamed");
+            return Err(ApiError::NotFound(format!(
+                "episode `{id}` belongs to replica `{elsewhere}`, not to this one (`{here}`): \
+                 route episode requests by the replica in their id"
+            )));
+        }
         self.store
             .get(id)
             .map_err(internal)?
@@ -545,10 +564,12 @@ fn render_call(call: &ToolCall) -> String {
     }
 }
 
-/// `ep-` + 20 hex digits of sha256(seed, task, tools, max_turns, creation counter).
-/// The episode handle: a hash of its inputs, the store's creation counter and the
-/// store's secret salt. The salt makes handles unguessable (they cannot be recomputed
-/// from a task and seed); what is reproducible is the trajectory, never the handle.
+/// `ep-` (+ `{replica}-` on a named replica) + 20 hex digits of sha256(seed, task,
+/// tools, max_turns, creation counter). The episode handle: a hash of its inputs, the
+/// store's creation counter and the store's secret salt. The salt makes handles
+/// unguessable (they cannot be recomputed from a task and seed); what is reproducible
+/// is the trajectory, never the handle. The replica lets a load balancer send every
+/// request of an episode to the server that holds it.
 fn episode_id(
     salt: &[u8],
     seed: u64,
@@ -556,6 +577,7 @@ fn episode_id(
     tools: &[String],
     max_turns: u32,
     counter: u64,
+    replica: Option<&str>,
 ) -> String {
     let task_json = serde_json::to_value(task).unwrap_or(Value::Null);
     let mut hasher = Sha256::new();
@@ -572,7 +594,17 @@ fn episode_id(
         hasher.update(part.as_bytes());
     }
     let digest = hex::encode(hasher.finalize());
-    format!("ep-{}", &digest[..20])
+    match replica {
+        Some(replica) => format!("ep-{replica}-{}", &digest[..20]),
+        None => format!("ep-{}", &digest[..20]),
+    }
+}
+
+/// The replica named in an episode id (`ep-{replica}-{hex}`), if any.
+pub fn replica_of(id: &str) -> Option<&str> {
+    let rest = id.strip_prefix("ep-")?;
+    let (replica, _hash) = rest.split_once('-')?;
+    Some(replica)
 }
 
 fn not_found(id: &str) -> ApiError {
@@ -601,12 +633,17 @@ mod tests {
             answers: vec!["a".into()],
         };
         let tools = vec!["search".to_string()];
-        let a = episode_id(b"salt", 1, &task, &tools, 10, 1);
-        assert_eq!(a, episode_id(b"salt", 1, &task, &tools, 10, 1));
-        assert_ne!(a, episode_id(b"salt", 2, &task, &tools, 10, 1));
-        assert_ne!(a, episode_id(b"salt", 1, &task, &tools, 10, 2));
-        assert_ne!(a, episode_id(b"other", 1, &task, &tools, 10, 1));
+        let a = episode_id(b"salt", 1, &task, &tools, 10, 1, None);
+        assert_eq!(a, episode_id(b"salt", 1, &task, &tools, 10, 1, None));
+        assert_ne!(a, episode_id(b"salt", 2, &task, &tools, 10, 1, None));
+        assert_ne!(a, episode_id(b"salt", 1, &task, &tools, 10, 2, None));
+        assert_ne!(a, episode_id(b"other", 1, &task, &tools, 10, 1, None));
         assert!(a.starts_with("ep-") && a.len() == 23);
+        assert_eq!(replica_of(&a), None);
+
+        let named = episode_id(b"salt", 1, &task, &tools, 10, 1, Some("r2"));
+        assert_eq!(named, format!("ep-r2-{}", &a[3..]));
+        assert_eq!(replica_of(&named), Some("r2"));
     }
 
     #[test]

@@ -35,7 +35,9 @@ use sha2::{Digest, Sha256};
 
 pub use cache::CacheStore;
 pub use metrics::{Metrics, MetricsSnapshot, Outcome};
-pub use replay::{RecordedOutcome, Recorder, ReplayMode};
+pub use replay::{
+    merge as merge_replay_logs, MergeError, MergeReport, RecordedOutcome, Recorder, ReplayMode,
+};
 
 use crate::error::SetupError;
 use crate::tool::Tool;

@@ -69,7 +69,7 @@ pub enum RecordedOutcome {
 }
 
 /// One line of the log.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct LogLine {
     v: u32,
     key: String,
@@ -202,6 +202,157 @@ fn terminate_torn_line(file: &mut File) -> std::io::Result<()> {
         file.sync_data()?;
     }
     Ok(())
+}
+
+/// Why record logs could not be merged. Nothing is written when any of these occur.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error("cannot read the replay log {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: not a replay log line: {reason}")]
+    Unreadable {
+        path: String,
+        line: usize,
+        reason: String,
+    },
+    #[error(
+        "call {key} (`{tool}`) was recorded with different results in {first} and {second}: \
+         the tool was not deterministic between the recordings, so no merged log can \
+         replay both"
+    )]
+    Conflict {
+        key: String,
+        tool: String,
+        first: String,
+        second: String,
+    },
+    #[error("cannot write the merged log {path}: {source}")]
+    Write {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What [`merge`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MergeReport {
+    /// Complete lines read, per input in the order given.
+    pub lines_read: Vec<usize>,
+    /// Torn last lines (a crash mid-append) that were left out.
+    pub torn_lines: usize,
+    /// Lines that repeated a call already recorded with the same result.
+    pub duplicates: usize,
+    /// Lines written: one per distinct call.
+    pub written: usize,
+}
+
+/// Merges record logs (one per replica, say) into one log that `replay` serves from
+/// anywhere: one line per distinct call, ordered by call key, so the output is the
+/// same bytes whatever the order or interleaving of the inputs. The same call recorded
+/// with different results is a [`MergeError::Conflict`]; a line that does not parse is
+/// an error naming its file and line (only a torn *last* line is left out, as replay
+/// itself does). The output is written to a temporary file and renamed into place.
+pub fn merge(inputs: &[PathBuf], output: &Path) -> Result<MergeReport, MergeError> {
+    let mut merged: BTreeMap<String, (LogLine, String)> = BTreeMap::new();
+    let mut report = MergeReport {
+        lines_read: Vec::with_capacity(inputs.len()),
+        torn_lines: 0,
+        duplicates: 0,
+        written: 0,
+    };
+    for input in inputs {
+        let shown = input.display().to_string();
+        let text = std::fs::read_to_string(input).map_err(|source| MergeError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let complete = match text.rfind('\n') {
+            Some(end) => &text[..=end],
+            None => "",
+        };
+        if complete.len() < text.len() {
+            report.torn_lines += 1;
+        }
+        let mut read = 0;
+        for (number, line) in complete.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let record: LogLine =
+                serde_json::from_str(line).map_err(|e| MergeError::Unreadable {
+                    path: shown.clone(),
+                    line: number + 1,
+                    reason: e.to_string(),
+                })?;
+            read += 1;
+            match merged.get(&record.key) {
+                Some((kept, _)) if kept.outcome == record.outcome && kept.tool == record.tool => {
+                    report.duplicates += 1;
+                }
+                Some((kept, from)) => {
+                    return Err(MergeError::Conflict {
+                        key: record.key.clone(),
+                        tool: kept.tool.clone(),
+                        first: from.clone(),
+                        second: format!("{shown}:{}", number + 1),
+                    })
+                }
+                None => {
+                    let from = format!("{shown}:{}", number + 1);
+                    merged.insert(record.key.clone(), (record, from));
+                }
+            }
+        }
+        report.lines_read.push(read);
+    }
+    let mut bytes = Vec::new();
+    for (line, _) in merged.values() {
+        serde_json::to_writer(&mut bytes, line).map_err(|e| MergeError::Write {
+            path: output.display().to_string(),
+            source: std::io::Error::other(e),
+        })?;
+        bytes.push(b'\n');
+    }
+    report.written = merged.len();
+    write_atomically(output, &bytes).map_err(|source| MergeError::Write {
+        path: output.display().to_string(),
+        source,
+    })?;
+    Ok(report)
+}
+
+/// Writes `bytes` to `path` through a synced temporary file beside it and a rename, so
+/// a crash leaves either the old file or the whole new one.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("the output path names no file"))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut file = File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 pub(crate) struct ReplayLayer {

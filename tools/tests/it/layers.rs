@@ -316,6 +316,88 @@ async fn a_torn_last_log_line_is_ignored_and_appending_continues_cleanly() {
     );
 }
 
+/// Two "replicas" record disjoint and overlapping calls; the merged log replays every
+/// call of both with no tool work, is the same bytes whatever the input order, and a
+/// torn last line is left out while a damaged middle line or a conflict is refused.
+#[tokio::test]
+async fn merged_record_logs_replay_every_replicas_calls() {
+    use simweb_tools::layer::{merge_replay_logs, MergeError};
+    let dir = tempfile::tempdir().unwrap();
+    let record = |name: &str| {
+        let mut config = LayerConfig::default();
+        config.cache.enabled = false;
+        config.replay.mode = ReplayMode::Record;
+        config.replay.log = Some(dir.path().join(name));
+        config
+    };
+    let sessions = [
+        ("a.jsonl", vec!["one", "two", "shared"]),
+        ("b.jsonl", vec!["shared", "three"]),
+    ];
+    for (log, texts) in &sessions {
+        let (toolbox, _) = echo_box(record(log));
+        for text in texts {
+            toolbox
+                .call("echo", &json!({ "text": text }), "c")
+                .await
+                .unwrap();
+        }
+    }
+    // b crashed in the middle of its next record.
+    let b = dir.path().join("b.jsonl");
+    let mut bytes = std::fs::read(&b).unwrap();
+    bytes.extend_from_slice(br#"{"v":1,"key":"x","tool":"ec"#);
+    std::fs::write(&b, bytes).unwrap();
+
+    let a = dir.path().join("a.jsonl");
+    let merged = dir.path().join("merged.jsonl");
+    let report = merge_replay_logs(&[a.clone(), b.clone()], &merged).unwrap();
+    assert_eq!(report.lines_read, vec![3, 2]);
+    assert_eq!(
+        (report.torn_lines, report.duplicates, report.written),
+        (1, 1, 4)
+    );
+    let flipped = dir.path().join("flipped.jsonl");
+    merge_replay_logs(&[b.clone(), a.clone()], &flipped).unwrap();
+    assert_eq!(
+        std::fs::read(&merged).unwrap(),
+        std::fs::read(&flipped).unwrap()
+    );
+
+    let mut config = record("merged.jsonl");
+    config.replay.mode = ReplayMode::Replay;
+    let (replaying, calls) = echo_box(config);
+    for text in ["one", "two", "three", "shared"] {
+        let out = replaying
+            .call("echo", &json!({ "text": text }), "c")
+            .await
+            .unwrap();
+        assert!(out.replayed, "{text}");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "replay does no tool work");
+
+    // A damaged line that is not the last one: refused, naming file and line.
+    let damaged = dir.path().join("damaged.jsonl");
+    std::fs::write(&damaged, "not json\n").unwrap();
+    let out = dir.path().join("never.jsonl");
+    let err = merge_replay_logs(&[a.clone(), damaged.clone()], &out).unwrap_err();
+    assert!(
+        matches!(err, MergeError::Unreadable { line: 1, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("damaged.jsonl:1"), "{err}");
+    // The same call with another result: refused, nothing written.
+    let text = std::fs::read_to_string(&a).unwrap();
+    let first = text.lines().next().unwrap();
+    let changed = first.replace("one", "uno");
+    assert_ne!(first, changed);
+    let conflicting = dir.path().join("conflicting.jsonl");
+    std::fs::write(&conflicting, format!("{changed}\n")).unwrap();
+    let err = merge_replay_logs(&[a, conflicting], &out).unwrap_err();
+    assert!(matches!(err, MergeError::Conflict { .. }), "{err}");
+    assert!(!out.exists());
+}
+
 #[tokio::test]
 async fn rate_limits_are_typed_per_client_and_per_tool() {
     let config = LayerConfig {
