@@ -171,6 +171,9 @@ def test_replicas_behind_nginx_spread_calls_keep_episodes_and_replay_from_a_merg
 ) -> None:
     logs = {name: tmp_path / f"record-{name}.jsonl" for name in REPLICAS}
     with replicas(corpus, tmp_path / "record", "record", logs) as servers:
+        for name, server in servers.items():
+            with server.client() as client:
+                assert client.ready().replica == name
         with nginx(_addresses(servers), tmp_path / "nginx-record") as lb, httpx.Client(base_url=lb, timeout=60) as http:
             recorded_texts, answered_by = _search_all(http)
             # Stateless calls reach every replica.

@@ -103,6 +103,8 @@ class Readiness:
     tools: list[str]
     python: bool
     reason: str | None
+    #: The server's ``--replica`` name behind a load balancer (None when unnamed).
+    replica: str | None = None
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> Readiness:
@@ -113,6 +115,7 @@ class Readiness:
             tools=list(body["tools"]),
             python=bool(body["python"]),
             reason=body.get("reason"),
+            replica=body.get("replica"),
         )
 
 
