@@ -3,7 +3,8 @@
 ``Client`` / ``AsyncClient`` speak the native API of ``simweb serve``; ``serve`` starts
 one locally. The adapters live in submodules and import their framework only there:
 ``simweb.gym`` (Gymnasium), ``simweb.verl`` (verl tools), ``simweb.skyrl`` (SkyRL-gym),
-``simweb.tongyi`` (Tongyi DeepResearch's ``inference/`` code).
+``simweb.tongyi`` (Tongyi DeepResearch's ``inference/`` code); ``simweb.ray`` runs one
+server per Ray node.
 """
 
 from __future__ import annotations
