@@ -31,8 +31,8 @@ pub fn config_desc(engine: Engine) -> String {
         matches!(engine, Engine::Std)
     );
     match engine {
-        // Tables initialised at instantiation (no lazy-init checks in the code).
-        Engine::Std => desc + " eager_tables=1",
+        // Tables filled lazily, slot by slot on first use (the code carries the checks).
+        Engine::Std => desc + " eager_tables=0",
         // The module is the snapshot with the scientific stack imported.
         Engine::Sci => format!("{desc} preload_turn={:?}", crate::sci_snapshot::PRELOAD),
     }
@@ -50,10 +50,11 @@ pub fn config(engine: Engine, slots: usize) -> Config {
         .memory_init_cow(true);
     match engine {
         Engine::Std => {
-            // Eager tables: a fresh instance initialises its function tables once at
-            // instantiation instead of checking and filling slots lazily on first use
-            // (≈ 5-10 % of a `print(1+1)` call, measured with examples/call_loop.rs).
-            c.wasm_component_model(true).table_lazy_init(false);
+            // Lazy tables: a call resolves only the function-table slots it uses.
+            // With tables kept resident between calls (below) this is the faster
+            // choice: `print(1+1)` p50 ×0.89–0.94 against eager initialisation, A/B
+            // alternated with examples/call_loop.rs (BENCHMARKS.md, issue #16).
+            c.wasm_component_model(true).table_lazy_init(true);
             let slots = u32::try_from(slots.max(1)).unwrap_or(u32::MAX);
             let mut pool = PoolingAllocationConfig::default();
             pool.total_component_instances(slots * 2 + 2)
