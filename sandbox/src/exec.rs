@@ -10,7 +10,8 @@ use crate::{Engine, Outcome, OutcomeKind, RunOptions, SandboxError};
 pub struct Call {
     pub opts: RunOptions,
     pub epoch_secs: u64,
-    pub scratch: bool,
+    /// Where the call's `/tmp` comes from (none: no scratch dir).
+    pub scratch: Option<std::sync::Arc<wasi::ScratchPool>>,
 }
 
 impl Call {
@@ -27,7 +28,7 @@ impl Call {
             self.opts.seed,
             self.epoch_secs,
             self.opts.output_cap,
-            self.scratch,
+            self.scratch.as_ref(),
         )
     }
 
@@ -38,6 +39,7 @@ impl Call {
             self.opts.scratch_bytes,
             self.opts.scratch_files,
         )
+        .report_empty_to(io.scratch.as_ref().map(wasi::ScratchDir::empty_flag))
     }
 }
 

@@ -61,6 +61,8 @@ struct Inner {
     max_concurrency: usize,
     queue_timeout: std::time::Duration,
     paths: Paths,
+    /// Empty scratch dirs ready for the next call.
+    scratch: Arc<wasi::ScratchPool>,
     // Declared last: dropped after the engines it ticks.
     _ticker: runtime::Ticker,
 }
@@ -110,6 +112,7 @@ impl Sandbox {
                 max_concurrency: cfg.max_concurrency,
                 queue_timeout: cfg.queue_timeout,
                 paths,
+                scratch: Arc::default(),
                 _ticker: runtime::Ticker::start(engines)?,
             }),
         })
@@ -171,7 +174,7 @@ impl Sandbox {
         let call = Call {
             opts: opts.clone(),
             epoch_secs: DEFAULT_EPOCH_SECS,
-            scratch: true,
+            scratch: Some(Arc::clone(&self.inner.scratch)),
         };
         let started = Instant::now();
         let ended = match engine {

@@ -2,6 +2,8 @@
 //! size.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
 
@@ -70,6 +72,8 @@ pub struct ScratchQuota {
     max_files: u64,
     ticks: u64,
     pub exceeded: bool,
+    /// Raised by [`ScratchQuota::finish`] when the dir ended empty (it may be reused).
+    empty: Option<Arc<AtomicBool>>,
 }
 
 /// How often (in epoch ticks) the scratch dir is measured.
@@ -83,7 +87,14 @@ impl ScratchQuota {
             max_files,
             ticks: 0,
             exceeded: false,
+            empty: None,
         }
+    }
+
+    /// Reports through `flag` whether the final measurement found the dir empty.
+    pub fn report_empty_to(mut self, flag: Option<Arc<AtomicBool>>) -> Self {
+        self.empty = flag;
+        self
     }
 
     /// Called every tick; true once the dir is over its quota.
@@ -96,7 +107,7 @@ impl ScratchQuota {
             return false;
         }
         if let Some(dir) = &self.dir {
-            self.exceeded = over_quota(dir, self.max_bytes, self.max_files);
+            self.exceeded = measure(dir, self.max_bytes, self.max_files).over;
         }
         self.exceeded
     }
@@ -104,36 +115,53 @@ impl ScratchQuota {
     /// A last measurement when the call ends (writes after the last tick count too).
     pub fn finish(&mut self) -> bool {
         if let Some(dir) = &self.dir {
-            self.exceeded |= over_quota(dir, self.max_bytes, self.max_files);
+            let usage = measure(dir, self.max_bytes, self.max_files);
+            self.exceeded |= usage.over;
+            if let Some(flag) = &self.empty {
+                flag.store(usage.empty, Ordering::SeqCst);
+            }
         }
         self.exceeded
     }
 }
 
+struct Usage {
+    /// Past either cap.
+    over: bool,
+    /// Read completely and held no entry at all.
+    empty: bool,
+}
+
 /// Walks `dir` (without following links), stopping as soon as either cap is passed.
-fn over_quota(dir: &Path, max_bytes: u64, max_files: u64) -> bool {
-    let (mut bytes, mut entries) = (0u64, 0u64);
+fn measure(dir: &Path, max_bytes: u64, max_files: u64) -> Usage {
+    let (mut bytes, mut entries, mut unreadable) = (0u64, 0u64, false);
     let mut stack = vec![dir.to_path_buf()];
     while let Some(next) = stack.pop() {
         let Ok(read) = std::fs::read_dir(&next) else {
+            unreadable = true;
             continue;
         };
-        for entry in read.flatten() {
+        for entry in read {
             entries += 1;
-            let Ok(meta) = entry.metadata() else {
-                continue;
-            };
+            let Ok(entry) = entry else { continue };
+            let Ok(meta) = entry.metadata() else { continue };
             if meta.is_dir() {
                 stack.push(entry.path());
             } else {
                 bytes = bytes.saturating_add(meta.len());
             }
             if bytes > max_bytes || entries > max_files {
-                return true;
+                return Usage {
+                    over: true,
+                    empty: false,
+                };
             }
         }
     }
-    false
+    Usage {
+        over: false,
+        empty: entries == 0 && !unreadable,
+    }
 }
 
 /// CPU budget in epoch ticks observed while guest code ran.

@@ -76,7 +76,7 @@ async fn build_async(wasm: &[u8], lib: &Path) -> Result<Vec<u8>, SandboxError> {
         0,
         DEFAULT_EPOCH_SECS,
         1 << 20,
-        true,
+        Some(&std::sync::Arc::default()),
     )?;
     let state = SciState {
         wasi: builder.build_p1(),

@@ -66,13 +66,76 @@ pub struct Mount {
 pub struct Io {
     pub stdout: MemoryOutputPipe,
     pub stderr: MemoryOutputPipe,
-    /// Keeps the per-call scratch dir alive until the call ends; removed on drop.
-    pub _scratch: Option<tempfile::TempDir>,
+    /// Keeps the per-call scratch dir alive until the call ends.
+    pub scratch: Option<ScratchDir>,
 }
 
 impl Io {
     pub fn scratch_path(&self) -> Option<&std::path::Path> {
-        self._scratch.as_ref().map(tempfile::TempDir::path)
+        self.scratch.as_ref().map(ScratchDir::path)
+    }
+}
+
+/// Scratch dirs found empty after their call, kept for the next one: creating and
+/// removing a directory per call was ~5 % of a `print(1+1)` (perf, issue #16). A dir
+/// returns here only when the call's final measurement saw no entry in it, so nothing
+/// one call leaves behind can reach another; any other dir is removed as before.
+#[derive(Default)]
+pub struct ScratchPool {
+    idle: std::sync::Mutex<Vec<tempfile::TempDir>>,
+}
+
+/// Idle scratch dirs kept at most (more concurrent calls just create their own).
+const MAX_IDLE_SCRATCH: usize = 64;
+
+impl ScratchPool {
+    fn take(self: &Arc<Self>) -> Result<ScratchDir, SandboxError> {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let dir = match idle {
+            Some(dir) => dir,
+            None => tempfile::Builder::new()
+                .prefix(&format!("{SCRATCH_PREFIX}{}-", std::process::id()))
+                .tempdir()
+                .map_err(|e| SandboxError::io("creating the scratch dir", e))?,
+        };
+        Ok(ScratchDir {
+            dir: Some(dir),
+            pool: Arc::clone(self),
+            empty: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        })
+    }
+}
+
+/// One call's scratch dir: back to its pool if it was found empty, else removed.
+pub struct ScratchDir {
+    dir: Option<tempfile::TempDir>,
+    pool: Arc<ScratchPool>,
+    empty: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl ScratchDir {
+    pub fn path(&self) -> &std::path::Path {
+        self.dir
+            .as_ref()
+            .map(tempfile::TempDir::path)
+            .unwrap_or(std::path::Path::new(""))
+    }
+
+    /// Set by the scratch quota's final measurement when the dir held nothing.
+    pub fn empty_flag(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        Arc::clone(&self.empty)
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let Some(dir) = self.dir.take() else { return };
+        if self.empty.load(Ordering::SeqCst) {
+            let mut idle = self.pool.idle.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() < MAX_IDLE_SCRATCH {
+                idle.push(dir);
+            }
+        }
     }
 }
 
@@ -118,7 +181,7 @@ pub fn builder(
     seed: u64,
     epoch_secs: u64,
     output_cap: usize,
-    scratch: bool,
+    scratch: Option<&Arc<ScratchPool>>,
 ) -> Result<(WasiCtxBuilder, Io), SandboxError> {
     let mut b = WasiCtxBuilder::new();
     let stdout = MemoryOutputPipe::new(output_cap);
@@ -141,23 +204,44 @@ pub fn builder(
         b.preopened_dir(&m.host, &m.guest, FsPerms::ReadOnly)
             .map_err(|e| SandboxError::wasmtime(&format!("mount {}", m.host.display()), e))?;
     }
-    let scratch = if scratch {
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("{SCRATCH_PREFIX}{}-", std::process::id()))
-            .tempdir()
-            .map_err(|e| SandboxError::io("creating the scratch dir", e))?;
-        b.preopened_dir(dir.path(), "/tmp", FsPerms::ReadWrite)
-            .map_err(|e| SandboxError::wasmtime("mount scratch", e))?;
-        Some(dir)
-    } else {
-        None
+    let scratch = match scratch {
+        Some(pool) => {
+            let dir = pool.take()?;
+            b.preopened_dir(dir.path(), "/tmp", FsPerms::ReadWrite)
+                .map_err(|e| SandboxError::wasmtime("mount scratch", e))?;
+            Some(dir)
+        }
+        None => None,
     };
     Ok((
         b,
         Io {
             stdout,
             stderr,
-            _scratch: scratch,
+            scratch,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_scratch_dirs_found_empty_are_reused() {
+        let pool = Arc::new(ScratchPool::default());
+        let first = pool.take().unwrap();
+        let path = first.path().to_path_buf();
+        first.empty_flag().store(true, Ordering::SeqCst);
+        drop(first);
+        assert!(path.is_dir(), "an empty dir is kept for the next call");
+        let second = pool.take().unwrap();
+        assert_eq!(second.path(), path);
+        std::fs::write(path.join("left.txt"), "x").unwrap();
+        drop(second); // never measured empty
+        assert!(!path.exists(), "a dir not known to be empty is removed");
+        let third = pool.take().unwrap();
+        assert_ne!(third.path(), path);
+        assert_eq!(std::fs::read_dir(third.path()).unwrap().count(), 0);
+    }
 }
