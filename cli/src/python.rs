@@ -59,6 +59,8 @@ pub fn run(args: PythonArgs) -> anyhow::Result<()> {
         max_concurrency: 1,
         std_engine: engine == simweb_sandbox::Engine::Std,
         sci_engine: Some(engine == simweb_sandbox::Engine::Sci),
+        // One call, one caller: the lowest-latency reset.
+        memory_reset: simweb_sandbox::MemoryReset::Scan,
         ..SandboxConfig::default()
     };
     let runtime = tokio::runtime::Builder::new_current_thread()

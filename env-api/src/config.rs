@@ -210,6 +210,9 @@ pub struct PythonConfig {
     pub max_concurrency: usize,
     /// How long a run may wait for a sandbox slot before 503.
     pub queue_timeout_ms: u64,
+    /// How the sandbox resets memory between runs: `copy` (throughput under concurrent
+    /// calls, the default) or `scan` (lowest single-caller latency).
+    pub memory_reset: simweb_sandbox::MemoryReset,
     /// Limits and seed of every run.
     pub run: RunOptions,
 }
@@ -220,6 +223,7 @@ impl Default for PythonConfig {
             enabled: true,
             max_concurrency: 0,
             queue_timeout_ms: 30_000,
+            memory_reset: simweb_sandbox::MemoryReset::default(),
             run: RunOptions::default(),
         }
     }

@@ -255,6 +255,7 @@ impl AppState {
 fn start_sandbox(config: &ServeConfig) -> Result<Sandbox, ServeError> {
     let mut sandbox_config = SandboxConfig {
         queue_timeout: Duration::from_millis(config.python.queue_timeout_ms),
+        memory_reset: config.python.memory_reset,
         ..SandboxConfig::default()
     };
     if config.python.max_concurrency > 0 {

@@ -16,6 +16,9 @@ use std::time::{Duration, Instant};
 use simweb_sandbox::{EngineChoice, OutcomeKind, RunOptions, Sandbox, SandboxConfig};
 
 const HELLO: &str = "print(1+1)";
+/// Issue #16's sci case: the scientific stack is in the sci snapshot, a native
+/// interpreter imports it from disk.
+const NUMPY: &str = "import numpy; print(numpy.arange(3).sum())";
 const LOOP: &str = "s = 0\nfor i in range(1_000_000):\n    s += i % 7\nprint(s)";
 
 struct Pyodide {
@@ -123,6 +126,14 @@ async fn main() {
     })
     .expect("sandbox (run `make setup`)");
     let load_ms = t.elapsed().as_secs_f64() * 1e3;
+    // The same std engine with the other memory reset (`MemoryReset::Scan`).
+    let sb_scan = Sandbox::new(SandboxConfig {
+        max_concurrency: 2,
+        sci_engine: Some(false),
+        memory_reset: simweb_sandbox::MemoryReset::Scan,
+        ..SandboxConfig::default()
+    })
+    .expect("sandbox");
     let has_sci = sb.engines().contains(&simweb_sandbox::Engine::Sci);
     let std_opts = RunOptions {
         engine: EngineChoice::Std,
@@ -138,6 +149,7 @@ async fn main() {
     // Warm-up: first-touch page faults, node JIT.
     for _ in 0..5 {
         sandboxed(&sb, HELLO, &std_opts).await;
+        sandboxed(&sb_scan, HELLO, &std_opts).await;
         if has_sci {
             sandboxed(&sb, HELLO, &sci_opts).await;
         }
@@ -148,6 +160,7 @@ async fn main() {
     }
 
     let mut s_std = Series::new("simweb std engine");
+    let mut s_scan = Series::new("simweb std engine, scan reset");
     let mut s_sci = Series::new("simweb sci engine");
     let mut s_nat = Series::new(&format!("native `{python} -c` subprocess"));
     let mut s_pyo = Series::new("Pyodide (Node, warm runPython)");
@@ -157,6 +170,11 @@ async fn main() {
             v.push(sandboxed(&sb, HELLO, &std_opts).await);
         }
         s_std.push_round(v);
+        let mut v = Vec::new();
+        for _ in 0..per {
+            v.push(sandboxed(&sb_scan, HELLO, &std_opts).await);
+        }
+        s_scan.push_round(v);
         s_nat.push_round((0..per).map(|_| native(&python, HELLO)).collect());
         if has_sci {
             let mut v = Vec::new();
@@ -170,12 +188,30 @@ async fn main() {
         }
     }
 
+    // `import numpy`, interleaved: the sci engine against a native interpreter that has
+    // numpy (NUMPY_PYTHON, e.g. the repo venv's; skipped when unset).
+    let numpy_python = std::env::var("NUMPY_PYTHON").ok();
+    let mut n_sci = Series::new("simweb sci engine");
+    let mut n_nat = Series::new("native `python -c` subprocess (venv numpy)");
+    if has_sci {
+        for _ in 0..rounds {
+            n_sci.push_round(sequential_runs(&sb, NUMPY, &sci_opts, per / 2).await);
+            if let Some(py) = &numpy_python {
+                n_nat.push_round((0..per / 4).map(|_| native(py, NUMPY)).collect());
+            }
+        }
+    }
+
     // Throughput: 2 concurrent callers for a fixed window each, interleaved.
     let window = Duration::from_secs(3);
     let mut tput: Vec<(String, f64)> = Vec::new();
     tput.push((
         "simweb std engine".into(),
         throughput(&sb, &std_opts, window).await,
+    ));
+    tput.push((
+        "simweb std engine, scan reset".into(),
+        throughput(&sb_scan, &std_opts, window).await,
     ));
     tput.push((
         format!("native `{python} -c`"),
@@ -212,7 +248,7 @@ async fn main() {
     println!("| peer | p50 ms | p99 ms | IQR ms | round medians ms (min-max) | p50 ratio vs std |");
     println!("|---|---|---|---|---|---|");
     let base = pct(&s_std.all, 0.5);
-    for s in [&s_std, &s_sci, &s_nat, &s_pyo] {
+    for s in [&s_std, &s_scan, &s_sci, &s_nat, &s_pyo] {
         if s.all.is_empty() {
             continue;
         }
@@ -242,6 +278,29 @@ async fn main() {
     for (name, r) in &tput {
         println!("| {name} | {r:.0} | {:.2}x |", r / base);
     }
+    if !n_sci.all.is_empty() {
+        println!(
+            "\n#### `{NUMPY}` latency ({rounds} interleaved rounds; sci {} per round)\n",
+            per / 2
+        );
+        println!("| peer | p50 ms | p99 ms | IQR ms | p50 ratio vs sci |");
+        println!("|---|---|---|---|---|");
+        let base = pct(&n_sci.all, 0.5);
+        for s in [&n_sci, &n_nat] {
+            if s.all.is_empty() {
+                continue;
+            }
+            println!(
+                "| {} | {:.2} | {:.2} | {:.2}-{:.2} | {:.2}x |",
+                s.name,
+                pct(&s.all, 0.5),
+                pct(&s.all, 0.99),
+                pct(&s.all, 0.25),
+                pct(&s.all, 0.75),
+                pct(&s.all, 0.5) / base
+            );
+        }
+    }
     println!("\n#### CPU-bound loop (`for i in range(1_000_000): s += i % 7`), {rounds} interleaved runs\n");
     println!("| peer | median ms | min-max ms | ratio vs std |");
     println!("|---|---|---|---|");
@@ -259,6 +318,15 @@ async fn main() {
             pct(&s.all, 0.5) / base
         );
     }
+}
+
+/// `n` sequential sandboxed runs of `code`, in ms each.
+async fn sequential_runs(sb: &Sandbox, code: &str, opts: &RunOptions, n: usize) -> Vec<f64> {
+    let mut v = Vec::with_capacity(n);
+    for _ in 0..n {
+        v.push(sandboxed(sb, code, opts).await);
+    }
+    v
 }
 
 async fn throughput(sb: &Sandbox, opts: &RunOptions, window: Duration) -> f64 {

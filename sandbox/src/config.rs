@@ -97,6 +97,23 @@ impl RunOptions {
     }
 }
 
+/// How a pooled std-engine memory is put back to its initial image after a call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemoryReset {
+    /// Copy the image back over the memory's resident part (16 MiB). No page is
+    /// write-protected, so concurrent calls never interrupt each other: on this
+    /// project's 2-core VM, 2 callers get 790–910 runs/s (vs ~450 with `Scan`), for a
+    /// single-call p50 of ~2.1 ms. The default: a server runs calls concurrently.
+    #[default]
+    Copy,
+    /// Find the pages a call wrote (`PAGEMAP_SCAN`, Linux ≥ 6.7) and reset only those:
+    /// the lowest latency for one caller (p50 ~1.5 ms), but every page's first write in
+    /// a call is a write-protect fault whose TLB flush interrupts the other cores, so
+    /// concurrent calls slow each other down (BENCHMARKS.md, issue #16).
+    Scan,
+}
+
 /// Sandbox-wide settings, fixed at [`crate::Sandbox::new`].
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
@@ -115,6 +132,8 @@ pub struct SandboxConfig {
     /// and its AOT-compiled `.cwasm` exist (never compiling it), and skips it otherwise
     /// (calls that need it then get an engine error). `Some(true)` compiles if needed.
     pub sci_engine: Option<bool>,
+    /// How the std engine's memories are reset between calls.
+    pub memory_reset: MemoryReset,
 }
 
 impl Default for SandboxConfig {
@@ -128,6 +147,7 @@ impl Default for SandboxConfig {
             queue_timeout: Duration::from_secs(120),
             std_engine: true,
             sci_engine: None,
+            memory_reset: MemoryReset::default(),
         }
     }
 }

@@ -34,7 +34,7 @@ use std::time::Instant;
 use tokio::sync::Semaphore;
 
 pub use artifacts::{Paths, WASMTIME_VERSION};
-pub use config::{Engine, EngineChoice, RunOptions, SandboxConfig};
+pub use config::{Engine, EngineChoice, MemoryReset, RunOptions, SandboxConfig};
 pub use error::SandboxError;
 pub use outcome::{Outcome, OutcomeKind};
 pub use wasi::DEFAULT_EPOCH_SECS;
@@ -83,7 +83,11 @@ impl Sandbox {
         }
         let paths = Paths::resolve(cfg.home.as_deref(), cfg.cache.as_deref());
         let std = if cfg.std_engine {
-            Some(StdEngine::load(&paths, cfg.max_concurrency)?)
+            Some(StdEngine::load(
+                &paths,
+                cfg.max_concurrency,
+                cfg.memory_reset,
+            )?)
         } else {
             None
         };

@@ -8,14 +8,15 @@ use std::time::Duration;
 use wasmtime::{Config, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
 
 use crate::limits::TICK_MS;
-use crate::{Engine, SandboxError};
+use crate::{Engine, MemoryReset, SandboxError};
 
 /// CPython needs ~8 MiB of wasm stack; the async (fiber) stack must be larger.
 const WASM_STACK: usize = 8 << 20;
 const ASYNC_STACK: usize = 9 << 20;
 /// Bytes of each pooled memory and table kept resident between calls and reset to the
-/// initial image in place (only the dirty pages, found with `PAGEMAP_SCAN` on Linux
-/// 6.7+), instead of being unmapped and faulted back in on the next call. It also bounds
+/// initial image in place (copied back whole, or only the dirty pages found with
+/// `PAGEMAP_SCAN` on Linux 6.7+: [`MemoryReset`]), instead of being unmapped and
+/// faulted back in on the next call. It also bounds
 /// what an idle slot keeps after a call that touched more (the rest is unmapped): 16 MiB
 /// was as fast as 64 MiB for `print(1+1)` (A/B with examples/call_loop.rs).
 const KEEP_RESIDENT: usize = 16 << 20;
@@ -41,6 +42,11 @@ pub fn config_desc(engine: Engine) -> String {
 /// The wasmtime `Config` for an engine. `slots` sizes the pooling allocator
 /// (concurrent instances); compile-time callers may pass any value.
 pub fn config(engine: Engine, slots: usize) -> Config {
+    config_with(engine, slots, MemoryReset::default())
+}
+
+/// [`config`] with the std engine's memory reset chosen (it changes no compiled code).
+pub fn config_with(engine: Engine, slots: usize, reset: MemoryReset) -> Config {
     let mut c = Config::new();
     c.epoch_interruption(true)
         .max_wasm_stack(WASM_STACK)
@@ -72,7 +78,10 @@ pub fn config(engine: Engine, slots: usize) -> Config {
                 .max_component_instance_size(2 << 20)
                 .linear_memory_keep_resident(KEEP_RESIDENT)
                 .table_keep_resident(KEEP_RESIDENT)
-                .pagemap_scan(wasmtime::Enabled::Auto);
+                .pagemap_scan(match reset {
+                    MemoryReset::Scan => wasmtime::Enabled::Auto,
+                    MemoryReset::Copy => wasmtime::Enabled::No,
+                });
             c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
         Engine::Sci => {
@@ -87,7 +96,15 @@ pub fn config(engine: Engine, slots: usize) -> Config {
 }
 
 pub fn engine(engine: Engine, slots: usize) -> Result<wasmtime::Engine, SandboxError> {
-    wasmtime::Engine::new(&config(engine, slots))
+    engine_with(engine, slots, MemoryReset::default())
+}
+
+pub fn engine_with(
+    engine: Engine,
+    slots: usize,
+    reset: MemoryReset,
+) -> Result<wasmtime::Engine, SandboxError> {
+    wasmtime::Engine::new(&config_with(engine, slots, reset))
         .map_err(|e| SandboxError::wasmtime(&format!("{engine} engine config"), e))
 }
 

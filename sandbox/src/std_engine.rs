@@ -65,10 +65,14 @@ pub fn prepare(
 }
 
 impl StdEngine {
-    pub fn load(paths: &Paths, slots: usize) -> Result<StdEngine, SandboxError> {
+    pub fn load(
+        paths: &Paths,
+        slots: usize,
+        reset: crate::MemoryReset,
+    ) -> Result<StdEngine, SandboxError> {
         let stdlib = paths.std_stdlib();
         artifacts::require(&stdlib, "std engine stdlib directory")?;
-        let engine = crate::runtime::engine(Engine::Std, slots)?;
+        let engine = crate::runtime::engine_with(Engine::Std, slots, reset)?;
         let cwasm = prepare(paths, &engine)?;
         // SAFETY: the file is a `.cwasm` this crate wrote (write-then-rename) into the
         // cache under a key that includes the wasmtime version and engine config; wasmtime

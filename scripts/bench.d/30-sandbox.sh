@@ -18,5 +18,8 @@ fi
 # The native baseline: a real interpreter, not the pyenv shim on PATH (adds 60-75 ms).
 export NATIVE_PYTHON="${NATIVE_PYTHON:-/usr/bin/python3}"
 mkdir -p target/bench
-cargo run -q -p simweb-sandbox --example bench_python -- "${ROUNDS:-5}" "${PER_ROUND:-40}" "$bench" \
+# The numpy peer: the repo venv's interpreter (numpy is in the hash-locked lock file).
+export NUMPY_PYTHON="${NUMPY_PYTHON:-$SIMWEB_HOME/venv/bin/python}"
+# Release, as the server runs it (the guest code is the same AOT-compiled .cwasm either way).
+cargo run -q --release -p simweb-sandbox --example bench_python -- "${ROUNDS:-5}" "${PER_ROUND:-40}" "$bench" \
   | tee target/bench/sandbox.md

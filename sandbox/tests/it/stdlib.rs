@@ -77,12 +77,23 @@ async fn each_call_is_a_fresh_interpreter() {
 }
 
 /// One slot (max_concurrency 1), so every call reuses the same pooled memory, which is
-/// reset in place between calls: nothing a call does may reach the next one.
+/// reset in place between calls (both ways: copied back, or dirty pages found by scan):
+/// nothing a call does may reach the next one.
 #[tokio::test]
 async fn nothing_survives_a_call_on_a_reused_slot() {
+    for reset in [
+        simweb_sandbox::MemoryReset::Copy,
+        simweb_sandbox::MemoryReset::Scan,
+    ] {
+        nothing_survives_with(reset).await;
+    }
+}
+
+async fn nothing_survives_with(memory_reset: simweb_sandbox::MemoryReset) {
     let sandbox = simweb_testkit::sandbox_with(simweb_sandbox::SandboxConfig {
         max_concurrency: 1,
         sci_engine: Some(false),
+        memory_reset,
         ..simweb_sandbox::SandboxConfig::default()
     });
     let leave = "import builtins, sys, os, json, random\n\
@@ -109,7 +120,7 @@ async fn nothing_survives_a_call_on_a_reused_slot() {
         let (flags, draw) = out.split_once('\n').unwrap();
         assert_eq!(
             flags, "False False False False False False False []",
-            "state leaked into the next call"
+            "state leaked into the next call ({memory_reset:?})"
         );
         firsts.push(draw.to_string());
     }
