@@ -160,7 +160,7 @@ def ratio(x, y, key):
     return statistics.median(a[key] / b[key] for a, b in zip(xs, ys))
 lines += [
     "",
-    f"- One hop through nginx, c=1 p50: **+{statistics.median(a['p50_ms'] - b['p50_ms'] for a, b in zip(rows['nginx-1 c1'], rows['direct-1 c1'])):.3f} ms** "
+    f"- One hop through nginx, c=1 p50: **{statistics.median(a['p50_ms'] - b['p50_ms'] for a, b in zip(rows['nginx-1 c1'], rows['direct-1 c1'])):+.3f} ms** "
     f"(nginx-1 / direct-1 = {ratio('nginx-1 c1', 'direct-1 c1', 'p50_ms'):.2f}×).",
     f"- Throughput at c={conns}: nginx-1 / direct-1 = {ratio(f'nginx-1 c{conns}', f'direct-1 c{conns}', 'rps'):.2f}×, "
     f"nginx-2 / nginx-1 = {ratio(f'nginx-2 c{conns}', f'nginx-1 c{conns}', 'rps'):.2f}×, "
