@@ -21,6 +21,8 @@ warmup="${WARMUP:-2}"
 bin="${SIMWEB_BIN:-$root/target/release/simweb}"
 work="${SANDBOX_HTTP_WORK:-$root/target/bench/sandbox-http-work}"
 lua="$root/scripts/bench/server_wrk.lua"
+tag=sandbox-http
+source "$root/scripts/bench/http.sh"
 py="$SIMWEB_HOME/venv/bin/python"
 port=18280
 
@@ -49,22 +51,12 @@ start() { # CONFIG
   "$bin" serve --data "$work/corpus" --addr "127.0.0.1:$port" --config "$1" \
     --state-dir "$work/state" >"$work/serve.log" 2>&1 &
   pid=$!
-  for _ in $(seq 600); do
-    curl -sf -o /dev/null "http://127.0.0.1:$port/readyz" && return 0
-    kill -0 "$pid" 2>/dev/null || { cat "$work/serve.log" >&2; exit 1; }
-    sleep 0.1
-  done
-  echo "server not ready" >&2; exit 1
+  wait_ready "http://127.0.0.1:$port/readyz" "$pid" "$work/serve.log"
 }
 results="$work/results.jsonl"
 : >"$results"
 run() { # LABEL CONNS
-  WRK_PATH=/compat/sandbox-fusion/run_code WRK_BODIES="$work/run_code.jsonl" WRK_LABEL=warmup \
-    wrk -t1 -c"$2" -d"${warmup}s" --timeout 10s -s "$lua" "http://127.0.0.1:$port" >/dev/null
-  WRK_PATH=/compat/sandbox-fusion/run_code WRK_BODIES="$work/run_code.jsonl" WRK_LABEL="$1" \
-    wrk -t1 -c"$2" -d"${duration}s" --timeout 10s --latency -s "$lua" "http://127.0.0.1:$port" >"$work/wrk.out"
-  grep '^WRKJSON ' "$work/wrk.out" | sed 's/^WRKJSON //' >>"$results"
-  printf '[sandbox-http] %s: %s\n' "$1" "$(grep -E 'Requests/sec|Non-2xx' "$work/wrk.out" | tr -s ' ' | tr '\n' ';')" >&2
+  wrk_run "$1" "http://127.0.0.1:$port" /compat/sandbox-fusion/run_code "$work/run_code.jsonl" "$2"
 }
 for round in $(seq "$rounds"); do
   for reset in $([ $((round % 2)) = 1 ] && echo "copy scan" || echo "scan copy"); do

@@ -35,6 +35,8 @@ PY_SYS="${NATIVE_PYTHON:-/usr/bin/python3}"
 bin="${SIMWEB_BIN:-$root/target/release/simweb}"
 work="${SERVER_BENCH_WORK:-$root/target/bench/server-work}"
 lua="$root/scripts/bench/server_wrk.lua"
+tag=server
+source "$root/scripts/bench/http.sh"
 
 if ! command -v wrk >/dev/null; then
   # Debian's wrk 4.1.0 (pinned by the distribution release); needs root.
@@ -106,16 +108,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_ready() { # URL PID LOG
-  for _ in $(seq 600); do
-    curl -sf -o /dev/null "$1" && return 0
-    kill -0 "$2" 2>/dev/null || { cat "$3" >&2; echo "server exited" >&2; exit 1; }
-    sleep 0.2
-  done
-  cat "$3" >&2
-  echo "server not ready: $1" >&2
-  exit 1
-}
 start_simweb() { # CONFIG
   stop_simweb
   "$bin" serve --data "$work/big" --addr "127.0.0.1:$port" --config "$1" \
@@ -133,15 +125,6 @@ stop_simweb() {
 
 results="$work/results.jsonl"
 : >"$results"
-# wrk_run LABEL URL PATH BODIES CONNS: a warm-up, then the measured run.
-wrk_run() {
-  WRK_PATH=$3 WRK_BODIES=$4 WRK_LABEL="warmup" \
-    wrk -t"$threads" -c"$5" -d"${warmup}s" --timeout 10s -s "$lua" "$2" >/dev/null
-  WRK_PATH=$3 WRK_BODIES=$4 WRK_LABEL=$1 \
-    wrk -t"$threads" -c"$5" -d"${duration}s" --timeout 10s --latency -s "$lua" "$2" >"$work/wrk.out"
-  grep '^WRKJSON ' "$work/wrk.out" | sed 's/^WRKJSON //' >>"$results"
-  printf '[server] %s: %s\n' "$1" "$(grep -E 'Requests/sec|Non-2xx|Socket errors' "$work/wrk.out" | tr -s ' ' | tr '\n' ';')" >&2
-}
 
 BM25S_INDEX="$work/bm25s" "$venv/bin/python" scripts/bench/retriever_bm25s.py serve "$peer_port" "$peer_workers" \
   >"$work/peer.log" 2>&1 &

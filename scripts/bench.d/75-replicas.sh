@@ -27,6 +27,8 @@ workers="${WORKERS:-1}"
 bin="${SIMWEB_BIN:-$root/target/release/simweb}"
 work="${REPLICAS_BENCH_WORK:-$root/target/bench/replicas-work}"
 lua="$root/scripts/bench/server_wrk.lua"
+tag=replicas
+source "$root/scripts/bench/http.sh"
 py="$SIMWEB_HOME/venv/bin/python"
 
 command -v wrk >/dev/null || { apt-get install -y wrk >&2 || { apt-get update -q >&2 && apt-get install -y wrk >&2; }; }
@@ -58,14 +60,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_ready() { # URL PID LOG
-  for _ in $(seq 600); do
-    curl -sf -o /dev/null "$1" && return 0
-    kill -0 "$2" 2>/dev/null || { cat "$3" >&2; echo "exited: $3" >&2; exit 1; }
-    sleep 0.1
-  done
-  echo "not ready: $1" >&2; exit 1
-}
 
 base_port=18180
 replica_args=()
@@ -112,12 +106,7 @@ configs=(direct-1 nginx-1 nginx-2 nginx-3)
 results="$work/results.jsonl"
 : >"$results"
 run() { # CONFIG CONNS
-  WRK_PATH=/v1/tools/search WRK_BODIES="$work/search.jsonl" WRK_LABEL=warmup \
-    wrk -t1 -c"$2" -d"${warmup}s" --timeout 10s -s "$lua" "${url[$1]}" >/dev/null
-  WRK_PATH=/v1/tools/search WRK_BODIES="$work/search.jsonl" WRK_LABEL="$1 c$2" \
-    wrk -t1 -c"$2" -d"${duration}s" --timeout 10s --latency -s "$lua" "${url[$1]}" >"$work/wrk.out"
-  grep '^WRKJSON ' "$work/wrk.out" | sed 's/^WRKJSON //' >>"$results"
-  printf '[replicas] %s c%s: %s\n' "$1" "$2" "$(grep -E 'Requests/sec|Non-2xx|Socket errors' "$work/wrk.out" | tr -s ' ' | tr '\n' ';')" >&2
+  wrk_run "$1 c$2" "${url[$1]}" /v1/tools/search "$work/search.jsonl" "$2"
 }
 for round in $(seq "$rounds"); do
   for k in 0 1 2 3; do
