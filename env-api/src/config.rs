@@ -210,8 +210,9 @@ pub struct PythonConfig {
     pub max_concurrency: usize,
     /// How long a run may wait for a sandbox slot before 503.
     pub queue_timeout_ms: u64,
-    /// How the sandbox resets memory between runs: `copy` (throughput under concurrent
-    /// calls, the default) or `scan` (lowest single-caller latency).
+    /// How the sandbox resets memory between runs: `auto` (the default: `scan` for a
+    /// run alone, `copy` beside others), `copy` (throughput under concurrent calls) or
+    /// `scan` (lowest single-caller latency).
     pub memory_reset: simweb_sandbox::MemoryReset,
     /// Limits and seed of every run.
     pub run: RunOptions,
@@ -389,6 +390,26 @@ mod tests {
         assert_eq!(config.layers.policy_for("search").max_concurrency, 4);
         let err = ServeConfig::from_toml("[http]\nmax_bach = 3\n").unwrap_err();
         assert!(err.to_string().contains("max_bach"), "{err}");
+    }
+
+    #[test]
+    fn memory_reset_defaults_to_auto_and_names_the_choices() {
+        use simweb_sandbox::MemoryReset;
+        assert_eq!(
+            ServeConfig::default().python.memory_reset,
+            MemoryReset::Auto
+        );
+        for (text, want) in [
+            ("auto", MemoryReset::Auto),
+            ("copy", MemoryReset::Copy),
+            ("scan", MemoryReset::Scan),
+        ] {
+            let config =
+                ServeConfig::from_toml(&format!("[python]\nmemory_reset = \"{text}\"\n")).unwrap();
+            assert_eq!(config.python.memory_reset, want);
+        }
+        let err = ServeConfig::from_toml("[python]\nmemory_reset = \"fast\"\n").unwrap_err();
+        assert!(err.to_string().contains("auto"), "{err}");
     }
 
     #[test]

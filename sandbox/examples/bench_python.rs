@@ -126,11 +126,12 @@ async fn main() {
     })
     .expect("sandbox (run `make setup`)");
     let load_ms = t.elapsed().as_secs_f64() * 1e3;
-    // The same std engine with the other memory reset (`MemoryReset::Scan`).
-    let sb_scan = Sandbox::new(SandboxConfig {
+    // The same std engine with a fixed memory reset (`MemoryReset::Copy`) instead of
+    // the default `auto`, which picks scan or copy per call.
+    let sb_copy = Sandbox::new(SandboxConfig {
         max_concurrency: 2,
         sci_engine: Some(false),
-        memory_reset: simweb_sandbox::MemoryReset::Scan,
+        memory_reset: simweb_sandbox::MemoryReset::Copy,
         ..SandboxConfig::default()
     })
     .expect("sandbox");
@@ -149,7 +150,7 @@ async fn main() {
     // Warm-up: first-touch page faults, node JIT.
     for _ in 0..5 {
         sandboxed(&sb, HELLO, &std_opts).await;
-        sandboxed(&sb_scan, HELLO, &std_opts).await;
+        sandboxed(&sb_copy, HELLO, &std_opts).await;
         if has_sci {
             sandboxed(&sb, HELLO, &sci_opts).await;
         }
@@ -159,8 +160,8 @@ async fn main() {
         native(&python, HELLO);
     }
 
-    let mut s_std = Series::new("simweb std engine");
-    let mut s_scan = Series::new("simweb std engine, scan reset");
+    let mut s_std = Series::new("simweb std engine (auto reset)");
+    let mut s_copy = Series::new("simweb std engine, copy reset");
     let mut s_sci = Series::new("simweb sci engine");
     let mut s_nat = Series::new(&format!("native `{python} -c` subprocess"));
     let mut s_pyo = Series::new("Pyodide (Node, warm runPython)");
@@ -172,9 +173,9 @@ async fn main() {
         s_std.push_round(v);
         let mut v = Vec::new();
         for _ in 0..per {
-            v.push(sandboxed(&sb_scan, HELLO, &std_opts).await);
+            v.push(sandboxed(&sb_copy, HELLO, &std_opts).await);
         }
-        s_scan.push_round(v);
+        s_copy.push_round(v);
         s_nat.push_round((0..per).map(|_| native(&python, HELLO)).collect());
         if has_sci {
             let mut v = Vec::new();
@@ -206,12 +207,12 @@ async fn main() {
     let window = Duration::from_secs(3);
     let mut tput: Vec<(String, f64)> = Vec::new();
     tput.push((
-        "simweb std engine".into(),
+        "simweb std engine (auto reset)".into(),
         throughput(&sb, &std_opts, window).await,
     ));
     tput.push((
-        "simweb std engine, scan reset".into(),
-        throughput(&sb_scan, &std_opts, window).await,
+        "simweb std engine, copy reset".into(),
+        throughput(&sb_copy, &std_opts, window).await,
     ));
     tput.push((
         format!("native `{python} -c`"),
@@ -248,7 +249,7 @@ async fn main() {
     println!("| peer | p50 ms | p99 ms | IQR ms | round medians ms (min-max) | p50 ratio vs std |");
     println!("|---|---|---|---|---|---|");
     let base = pct(&s_std.all, 0.5);
-    for s in [&s_std, &s_scan, &s_sci, &s_nat, &s_pyo] {
+    for s in [&s_std, &s_copy, &s_sci, &s_nat, &s_pyo] {
         if s.all.is_empty() {
             continue;
         }

@@ -3,8 +3,8 @@
 //!
 //! usage: cargo run --release -p simweb-sandbox --example call_loop -- [std|sci] [N] [CODE] [CALLERS]
 //!
-//! With CALLERS > 1, that many tasks share the N calls. `RESET=scan` picks the
-//! `MemoryReset::Scan` reset (default: `copy`).
+//! With CALLERS > 1, that many tasks share the N calls. `RESET=scan|copy` picks that
+//! `MemoryReset` (default: `auto`).
 
 use std::time::Instant;
 
@@ -25,7 +25,8 @@ async fn main() {
     let callers: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(1).max(1);
     let memory_reset = match std::env::var("RESET").as_deref() {
         Ok("scan") => MemoryReset::Scan,
-        _ => MemoryReset::Copy,
+        Ok("copy") => MemoryReset::Copy,
+        _ => MemoryReset::Auto,
     };
     let sandbox = Sandbox::new(SandboxConfig {
         memory_reset,

@@ -101,11 +101,16 @@ impl RunOptions {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MemoryReset {
+    /// `Scan` for a call that starts while no other std call runs, `Copy` for one that
+    /// starts beside others: one caller gets `Scan`'s latency and concurrent callers
+    /// `Copy`'s throughput. Loads the std engine twice (two pools; the compiled code is
+    /// shared on disk). The default.
+    #[default]
+    Auto,
     /// Copy the image back over the memory's resident part (16 MiB). No page is
     /// write-protected, so concurrent calls never interrupt each other: on this
     /// project's 2-core VM, 2 callers get about twice the runs/s of `Scan`, for a
-    /// slower single call. The default: a server runs calls concurrently.
-    #[default]
+    /// slower single call.
     Copy,
     /// Find the pages a call wrote (`PAGEMAP_SCAN`, Linux ≥ 6.7) and reset only those:
     /// the lowest latency for one caller, but every page's first write in

@@ -104,7 +104,7 @@ impl Sandbox {
         };
         let engines = std
             .iter()
-            .map(|e| e.wasmtime_engine().clone())
+            .flat_map(StdEngine::wasmtime_engines)
             .chain(sci.iter().map(|e| e.wasmtime_engine().clone()))
             .collect();
         Ok(Sandbox {

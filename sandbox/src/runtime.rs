@@ -8,17 +8,20 @@ use std::time::Duration;
 use wasmtime::{Config, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
 
 use crate::limits::TICK_MS;
-use crate::{Engine, MemoryReset, SandboxError};
+use crate::{Engine, SandboxError};
 
 /// CPython needs ~8 MiB of wasm stack; the async (fiber) stack must be larger.
 const WASM_STACK: usize = 8 << 20;
 const ASYNC_STACK: usize = 9 << 20;
 /// Bytes of each pooled memory and table kept resident between calls and reset to the
 /// initial image in place (copied back whole, or only the dirty pages found with
-/// `PAGEMAP_SCAN` on Linux 6.7+: [`MemoryReset`]), instead of being unmapped and
+/// `PAGEMAP_SCAN` on Linux 6.7+: [`Reset`]), instead of being unmapped and
 /// faulted back in on the next call. It also bounds
 /// what an idle slot keeps after a call that touched more (the rest is unmapped): 16 MiB
-/// was as fast as 64 MiB for `print(1+1)` (A/B with examples/call_loop.rs).
+/// was as fast as 64 MiB for `print(1+1)` (A/B with examples/call_loop.rs). Smaller
+/// is not cheaper for [`Reset::Copy`]: `print(1+1)` touches more than 4 MiB, and
+/// unmapping the rest (`madvise`) flushes every core's TLB, which cost two callers 60 %
+/// of their runs/s at 4 MiB and below (BENCHMARKS.md, issue #16).
 const KEEP_RESIDENT: usize = 16 << 20;
 /// Per-memory ceiling the pool reserves address space for; the real cap is `StoreLimits`.
 const MAX_MEMORY: usize = 4 << 30;
@@ -39,14 +42,23 @@ pub fn config_desc(engine: Engine) -> String {
     }
 }
 
+/// How a pooled memory's resident part goes back to the initial image after a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reset {
+    /// Copy the image back over all of it.
+    Copy,
+    /// Reset only the pages `PAGEMAP_SCAN` reports written (Linux ≥ 6.7; else `Copy`).
+    Scan,
+}
+
 /// The wasmtime `Config` for an engine. `slots` sizes the pooling allocator
 /// (concurrent instances); compile-time callers may pass any value.
 pub fn config(engine: Engine, slots: usize) -> Config {
-    config_with(engine, slots, MemoryReset::default())
+    config_with(engine, slots, Reset::Copy)
 }
 
 /// [`config`] with the std engine's memory reset chosen (it changes no compiled code).
-pub fn config_with(engine: Engine, slots: usize, reset: MemoryReset) -> Config {
+pub fn config_with(engine: Engine, slots: usize, reset: Reset) -> Config {
     let mut c = Config::new();
     c.epoch_interruption(true)
         .max_wasm_stack(WASM_STACK)
@@ -79,8 +91,8 @@ pub fn config_with(engine: Engine, slots: usize, reset: MemoryReset) -> Config {
                 .linear_memory_keep_resident(KEEP_RESIDENT)
                 .table_keep_resident(KEEP_RESIDENT)
                 .pagemap_scan(match reset {
-                    MemoryReset::Scan => wasmtime::Enabled::Auto,
-                    MemoryReset::Copy => wasmtime::Enabled::No,
+                    Reset::Scan => wasmtime::Enabled::Auto,
+                    Reset::Copy => wasmtime::Enabled::No,
                 });
             c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
@@ -96,16 +108,17 @@ pub fn config_with(engine: Engine, slots: usize, reset: MemoryReset) -> Config {
 }
 
 pub fn engine(engine: Engine, slots: usize) -> Result<wasmtime::Engine, SandboxError> {
-    engine_with(engine, slots, MemoryReset::default())
+    engine_with(engine, slots, Reset::Copy)
 }
 
 pub fn engine_with(
     engine: Engine,
     slots: usize,
-    reset: MemoryReset,
+    reset: Reset,
 ) -> Result<wasmtime::Engine, SandboxError> {
-    wasmtime::Engine::new(&config_with(engine, slots, reset))
-        .map_err(|e| SandboxError::wasmtime(&format!("{engine} engine config"), e))
+    wasmtime::Engine::new(&config_with(engine, slots, reset)).map_err(|e| {
+        SandboxError::wasmtime(&format!("{engine} engine config ({reset:?} reset)"), e)
+    })
 }
 
 /// Bumps the engines' epoch every tick until dropped.

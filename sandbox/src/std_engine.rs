@@ -2,6 +2,8 @@
 //! One fresh instance per call from a pre-instantiated component (`InstancePre`) on a
 //! pooling allocator: start-up is a copy-on-write memory map, not an interpreter boot.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use wasmtime::component::{Component, InstancePre, Linker, ResourceTable};
 use wasmtime::Store;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -9,8 +11,9 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use crate::artifacts::{self, Paths};
 use crate::exec::{Call, Ended};
 use crate::limits::{self, Cpu, Limited, Limiter, ScratchQuota};
+use crate::runtime::Reset;
 use crate::wasi::Mount;
-use crate::{Engine, SandboxError};
+use crate::{Engine, MemoryReset, SandboxError};
 
 /// Where the guest finds the stdlib files not already in its snapshot.
 pub const STD_STDLIB_GUEST: &str = "/python";
@@ -45,9 +48,49 @@ impl Limited for StdState {
 }
 
 pub struct StdEngine {
+    /// Runs a call that starts while no other std call runs.
+    alone: Loaded,
+    /// Runs a call that starts beside others, when it differs from `alone`
+    /// ([`MemoryReset::Auto`]).
+    beside: Option<Loaded>,
+    /// Std calls running now: picks between the two.
+    running: AtomicUsize,
+    mounts: Vec<Mount>,
+}
+
+/// One wasmtime engine (with its own instance pool) and the component pre-instantiated
+/// in it.
+struct Loaded {
     engine: wasmtime::Engine,
     pre: InstancePre<StdState>,
-    mounts: Vec<Mount>,
+}
+
+impl Loaded {
+    fn new(paths: &Paths, slots: usize, reset: Reset) -> Result<Loaded, SandboxError> {
+        let engine = crate::runtime::engine_with(Engine::Std, slots, reset)?;
+        let cwasm = prepare(paths, &engine)?;
+        // SAFETY: the file is a `.cwasm` this crate wrote (write-then-rename) into the
+        // cache under a key that includes the wasmtime version and engine config; wasmtime
+        // additionally checks its header for compatibility before using it.
+        let component = unsafe { Component::deserialize_file(&engine, &cwasm) }
+            .map_err(|e| SandboxError::wasmtime(&format!("loading {}", cwasm.display()), e))?;
+        let mut linker = Linker::<StdState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| SandboxError::wasmtime("linking WASI p2", e))?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| SandboxError::wasmtime("pre-instantiating the std component", e))?;
+        Ok(Loaded { engine, pre })
+    }
+}
+
+/// Counts one running call until dropped.
+struct Running<'a>(&'a AtomicUsize);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Compiles (or finds cached) the std component's `.cwasm`; returns its path.
@@ -68,26 +111,22 @@ impl StdEngine {
     pub fn load(
         paths: &Paths,
         slots: usize,
-        reset: crate::MemoryReset,
+        reset: MemoryReset,
     ) -> Result<StdEngine, SandboxError> {
         let stdlib = paths.std_stdlib();
         artifacts::require(&stdlib, "std engine stdlib directory")?;
-        let engine = crate::runtime::engine_with(Engine::Std, slots, reset)?;
-        let cwasm = prepare(paths, &engine)?;
-        // SAFETY: the file is a `.cwasm` this crate wrote (write-then-rename) into the
-        // cache under a key that includes the wasmtime version and engine config; wasmtime
-        // additionally checks its header for compatibility before using it.
-        let component = unsafe { Component::deserialize_file(&engine, &cwasm) }
-            .map_err(|e| SandboxError::wasmtime(&format!("loading {}", cwasm.display()), e))?;
-        let mut linker = Linker::<StdState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
-            .map_err(|e| SandboxError::wasmtime("linking WASI p2", e))?;
-        let pre = linker
-            .instantiate_pre(&component)
-            .map_err(|e| SandboxError::wasmtime("pre-instantiating the std component", e))?;
+        let (alone, beside) = match reset {
+            MemoryReset::Copy => (Loaded::new(paths, slots, Reset::Copy)?, None),
+            MemoryReset::Scan => (Loaded::new(paths, slots, Reset::Scan)?, None),
+            MemoryReset::Auto => (
+                Loaded::new(paths, slots, Reset::Scan)?,
+                Some(Loaded::new(paths, slots, Reset::Copy)?),
+            ),
+        };
         Ok(StdEngine {
-            engine,
-            pre,
+            alone,
+            beside,
+            running: AtomicUsize::new(0),
             mounts: vec![Mount {
                 host: stdlib,
                 guest: STD_STDLIB_GUEST.to_string(),
@@ -95,8 +134,12 @@ impl StdEngine {
         })
     }
 
-    pub fn wasmtime_engine(&self) -> &wasmtime::Engine {
-        &self.engine
+    /// Every wasmtime engine this uses (the epoch ticker drives them all).
+    pub fn wasmtime_engines(&self) -> Vec<wasmtime::Engine> {
+        std::iter::once(&self.alone)
+            .chain(&self.beside)
+            .map(|l| l.engine.clone())
+            .collect()
     }
 
     pub async fn run(&self, code: &str, call: &Call) -> Ended {
@@ -112,10 +155,16 @@ impl StdEngine {
             cpu: Cpu::new(call.opts.cpu_ms),
             scratch: call.scratch_quota(&io),
         };
-        let mut store = Store::new(&self.engine, state);
+        let others = self.running.fetch_add(1, Ordering::SeqCst);
+        let _running = Running(&self.running);
+        let loaded = match &self.beside {
+            Some(beside) if others > 0 => beside,
+            _ => &self.alone,
+        };
+        let mut store = Store::new(&loaded.engine, state);
         limits::arm(&mut store);
         let run = async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
+            let instance = loaded.pre.instantiate_async(&mut store).await?;
             let exec =
                 instance.get_typed_func::<(&str,), (Result<i32, String>,)>(&mut store, "exec")?;
             let (result,) = exec.call_async(&mut store, (code,)).await?;

@@ -2,8 +2,8 @@
 # The Python sandbox over HTTP: SandboxFusion's `POST /compat/sandbox-fusion/run_code`
 # (`{"code": "print(1+1)", "language": "python"}`, what Tongyi's PythonInterpreter sends)
 # under wrk (scripts/bench/server_wrk.lua), release `simweb serve`, 2 cores.
-#   bounded load: CONNS connections (default 2 and 4), ROUNDS rounds interleaved, for
-#     each `python.memory_reset` (copy, the default, and scan);
+#   bounded load: 1, 2 and 4 connections, ROUNDS rounds interleaved, for each
+#     `python.memory_reset` (auto, the default, copy and scan);
 #   saturation: python.max_concurrency 2 with a 200 ms queue wait and http.max_in_flight
 #     8, loaded with 16 connections (2× the in-flight cap): every answer must be
 #     200, 429 or 503.
@@ -32,7 +32,7 @@ rm -rf "$work"
 mkdir -p "$work"
 "$bin" ingest --out "$work/corpus" "$samples"/*.bz2 >&2
 printf '{"code": "print(1+1)", "language": "python"}\n' >"$work/run_code.jsonl"
-for reset in copy scan; do
+for reset in auto copy scan; do
   printf '[python]\nmemory_reset = "%s"\n' "$reset" >"$work/$reset.toml"
 done
 cat >"$work/saturated.toml" <<'EOF'
@@ -59,8 +59,12 @@ run() { # LABEL CONNS
   wrk_run "$1" "http://127.0.0.1:$port" /compat/sandbox-fusion/run_code "$work/run_code.jsonl" "$2"
 }
 for round in $(seq "$rounds"); do
-  for reset in $([ $((round % 2)) = 1 ] && echo "copy scan" || echo "scan copy"); do
+  case $((round % 3)) in
+    1) order="auto copy scan" ;; 2) order="copy scan auto" ;; *) order="scan auto copy" ;;
+  esac
+  for reset in $order; do
     start "$work/$reset.toml"
+    run "$reset c1" 1
     run "$reset c2" 2
     run "$reset c4" 4
   done
@@ -85,7 +89,7 @@ lines = [
     "| memory reset | connections | req/s | p50 ms | p99 ms | non-200 |",
     "|---|---|---|---|---|---|",
 ]
-for label in ["copy c2", "copy c4", "scan c2", "scan c4"]:
+for label in [f"{r} c{c}" for r in ("auto", "copy", "scan") for c in (1, 2, 4)]:
     rs = rows[label]
     m = lambda k: (statistics.median(r[k] for r in rs), min(r[k] for r in rs), max(r[k] for r in rs))
     bad = sum(sum(v for c, v in r["statuses"].items() if c != "200") for r in rs)

@@ -76,22 +76,25 @@ async fn each_call_is_a_fresh_interpreter() {
     assert_eq!(ok(&o), "False False __main__\n");
 }
 
-/// One slot (max_concurrency 1), so every call reuses the same pooled memory, which is
-/// reset in place between calls (both ways: copied back, or dirty pages found by scan):
-/// nothing a call does may reach the next one.
-#[tokio::test]
+/// Few slots, so calls reuse the same pooled memories, which are reset in place between
+/// calls (every way: copied back, dirty pages found by scan, and `auto`, whose pairs of
+/// concurrent calls run one on each of its two pools): nothing a call does may reach
+/// the next one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_survives_a_call_on_a_reused_slot() {
-    for reset in [
-        simweb_sandbox::MemoryReset::Copy,
-        simweb_sandbox::MemoryReset::Scan,
+    use simweb_sandbox::MemoryReset;
+    for (reset, callers) in [
+        (MemoryReset::Copy, 1),
+        (MemoryReset::Scan, 1),
+        (MemoryReset::Auto, 2),
     ] {
-        nothing_survives_with(reset).await;
+        nothing_survives_with(reset, callers).await;
     }
 }
 
-async fn nothing_survives_with(memory_reset: simweb_sandbox::MemoryReset) {
+async fn nothing_survives_with(memory_reset: simweb_sandbox::MemoryReset, callers: usize) {
     let sandbox = simweb_testkit::sandbox_with(simweb_sandbox::SandboxConfig {
-        max_concurrency: 1,
+        max_concurrency: callers,
         sci_engine: Some(false),
         memory_reset,
         ..simweb_sandbox::SandboxConfig::default()
@@ -111,18 +114,36 @@ async fn nothing_survives_with(memory_reset: simweb_sandbox::MemoryReset) {
               '/leak' in sys.path, 'LEAK' in os.environ, 'leak_global' in globals(),\n\
               os.path.exists('/tmp/leak.txt'), os.listdir('/tmp'))\n\
         print(random.random())";
+    let all = |code: &'static str| {
+        let sandbox = sandbox.clone();
+        async move {
+            let calls: Vec<_> = (0..callers)
+                .map(|_| {
+                    let sandbox = sandbox.clone();
+                    tokio::spawn(async move { sandbox.run(code, &opts()).await.unwrap() })
+                })
+                .collect();
+            let mut outcomes = Vec::new();
+            for call in calls {
+                outcomes.push(call.await.unwrap());
+            }
+            outcomes
+        }
+    };
     let mut firsts = Vec::new();
     for _ in 0..3 {
-        let left = sandbox.run(leave, &opts()).await.unwrap();
-        assert_eq!(ok(&left), "left\n");
-        let seen = sandbox.run(look, &opts()).await.unwrap();
-        let out = ok(&seen);
-        let (flags, draw) = out.split_once('\n').unwrap();
-        assert_eq!(
-            flags, "False False False False False False False []",
-            "state leaked into the next call ({memory_reset:?})"
-        );
-        firsts.push(draw.to_string());
+        for left in all(leave).await {
+            assert_eq!(ok(&left), "left\n");
+        }
+        for seen in all(look).await {
+            let out = ok(&seen);
+            let (flags, draw) = out.split_once('\n').unwrap();
+            assert_eq!(
+                flags, "False False False False False False False []",
+                "state leaked into the next call ({memory_reset:?})"
+            );
+            firsts.push(draw.to_string());
+        }
     }
     // The seeded random stream starts over in every call.
     assert!(firsts.windows(2).all(|w| w[0] == w[1]), "{firsts:?}");
