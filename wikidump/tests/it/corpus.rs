@@ -17,7 +17,7 @@ fn opts() -> IngestOptions {
 }
 
 /// The four samples, ingested once per test process (shared with every module).
-fn shared() -> &'static Corpus {
+pub(crate) fn shared() -> &'static Corpus {
     static SHARED: OnceLock<Arc<Corpus>> = OnceLock::new();
     SHARED.get_or_init(|| simweb_testkit::corpus(Sample::All))
 }

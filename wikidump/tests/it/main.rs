@@ -2,4 +2,5 @@
 //! process by simweb-testkit), one module per concern.
 
 mod corpus;
+mod golden;
 mod mediawiki_dumps;
