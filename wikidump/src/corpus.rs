@@ -13,7 +13,7 @@ use crate::docstore::DocStore;
 use crate::error::CorpusError;
 use crate::index::LangIndex;
 use crate::manifest::{Manifest, LAYOUT_VERSION, MANIFEST_FILE};
-use crate::model::{Document, Lang};
+use crate::model::{Document, Lang, Passage};
 use crate::normalize::{has_cjk, parse_title_ref, TitleRef};
 
 /// Redirect chains longer than this are treated as loops.
@@ -203,19 +203,46 @@ impl Corpus {
         let ranked = index
             .search_passages(&terms, q.top_k.min(MAX_TOP_K))
             .map_err(|e| search_err(&e))?;
-        Ok(ranked
-            .into_iter()
-            .map(|p| PassageHit {
-                doc_id: p.doc_id,
-                ordinal: p.ordinal,
-                title: p.title,
-                url: p.url,
+        // Several hits often come from one page: read and split it once.
+        let mut pages: BTreeMap<String, PageText> = BTreeMap::new();
+        let mut hits = Vec::with_capacity(ranked.len());
+        for r in ranked {
+            if !pages.contains_key(&r.doc_id) {
+                let page = self.page_text(&r.doc_id)?;
+                pages.insert(r.doc_id.clone(), page);
+            }
+            let page = &pages[&r.doc_id];
+            let passage = page.passage(&r.doc_id, r.ordinal)?;
+            hits.push(PassageHit {
+                ordinal: r.ordinal,
+                title: page.title.clone(),
+                url: page.url.clone(),
                 lang,
-                heading_path: p.heading_path,
-                text: p.text,
-                score: p.score,
-            })
-            .collect())
+                heading_path: passage.heading_path.clone(),
+                text: passage.text.clone(),
+                score: r.score,
+                doc_id: r.doc_id,
+            });
+        }
+        Ok(hits)
+    }
+
+    /// A stored page's title, URL and passages: the index names a passage by page and
+    /// ordinal, the document store holds its text.
+    fn page_text(&self, doc_id: &str) -> Result<PageText, CorpusError> {
+        let doc = self
+            .store
+            .document_text(doc_id)?
+            .ok_or_else(|| CorpusError::Corrupt {
+                tree: "docs",
+                key: doc_id.to_string(),
+                message: "the search index has this page but the document store does not".into(),
+            })?;
+        Ok(PageText {
+            passages: crate::passages(&doc),
+            title: doc.title,
+            url: doc.url,
+        })
     }
 
     /// Ranks pages for `q.text` and attaches each page's best passage as the snippet.
@@ -231,16 +258,27 @@ impl Corpus {
             .search_pages(&terms, &exact_terms, top_k)
             .map_err(|e| search_err(&e))?;
         let mut hits = Vec::with_capacity(pages.len());
+        let snippets = match pages.is_empty() {
+            true => None,
+            false => Some(
+                index
+                    .snippets(&terms, SNIPPET_CHARS)
+                    .map_err(|e| search_err(&e))?,
+            ),
+        };
         for page in pages {
             let best = index
-                .best_passage(&page.doc_id, &terms, SNIPPET_CHARS)
+                .best_passage(&page.doc_id, &terms)
                 .map_err(|e| search_err(&e))?;
-            let (snippet, highlighted, heading_path) = match best {
-                Some(p) => {
-                    let highlighted = mark(&p.fragment, &p.highlights);
-                    (p.fragment, highlighted, p.heading_path)
+            let (snippet, highlighted, heading_path) = match (best, &snippets) {
+                (Some(ordinal), Some(snippets)) => {
+                    let text = self.page_text(&page.doc_id)?;
+                    let passage = text.passage(&page.doc_id, ordinal)?;
+                    let (fragment, highlights) = snippets.cut(&passage.text);
+                    let highlighted = mark(&fragment, &highlights);
+                    (fragment, highlighted, passage.heading_path.clone())
                 }
-                None => (String::new(), String::new(), Vec::new()),
+                _ => (String::new(), String::new(), Vec::new()),
             };
             hits.push(SearchHit {
                 doc_id: page.doc_id,
@@ -405,6 +443,28 @@ impl Corpus {
     /// All document ids in key order.
     pub fn doc_ids(&self) -> Result<Vec<String>, CorpusError> {
         self.store.doc_ids().collect()
+    }
+}
+
+/// A page as read for search results: its metadata and [`crate::passages`].
+struct PageText {
+    title: String,
+    url: String,
+    passages: Vec<Passage>,
+}
+
+impl PageText {
+    fn passage(&self, doc_id: &str, ordinal: u32) -> Result<&Passage, CorpusError> {
+        self.passages
+            .get(ordinal as usize)
+            .ok_or_else(|| CorpusError::Corrupt {
+                tree: "docs",
+                key: doc_id.to_string(),
+                message: format!(
+                    "the search index names passage {ordinal} but the page has {}",
+                    self.passages.len()
+                ),
+            })
     }
 }
 

@@ -99,6 +99,37 @@ impl DocStore {
         }
     }
 
+    /// The document without its links and categories, which search results never show
+    /// and which are often most of its JSON: what snippets and passages are cut from.
+    pub fn document_text(&self, doc_id: &str) -> Result<Option<Document>, CorpusError> {
+        #[derive(serde::Deserialize)]
+        struct TextOnly {
+            id: String,
+            title: String,
+            url: String,
+            lang: Lang,
+            timestamp: Option<String>,
+            sections: Vec<crate::model::Section>,
+        }
+        match self.docs.get(doc_id.as_bytes()).map_err(store_err)? {
+            Some(bytes) => serde_json::from_slice::<TextOnly>(&bytes)
+                .map(|d| {
+                    Some(Document {
+                        id: d.id,
+                        title: d.title,
+                        url: d.url,
+                        lang: d.lang,
+                        timestamp: d.timestamp,
+                        sections: d.sections,
+                        categories: Vec::new(),
+                        links: Vec::new(),
+                    })
+                })
+                .map_err(|e| corrupt("docs", doc_id, e)),
+            None => Ok(None),
+        }
+    }
+
     pub fn doc_title(&self, doc_id: &str) -> Result<Option<String>, CorpusError> {
         get_string(&self.doc_titles, doc_id)
     }

@@ -3,6 +3,12 @@
 //! Pages rank documents (title boosted over body); passages pick the snippet shown for
 //! a page. Layout: `index/{lang}/pages`, `index/{lang}/passages`.
 //!
+//! Only what ranking reads is kept: term frequencies without positions (every query is
+//! a disjunction of term queries; no phrase query runs), and the passage index stores
+//! nothing but each passage's page id and ordinal. Its text is the document store's:
+//! [`crate::passages`] of the stored document, recomputed at read time, so the corpus
+//! holds every text once.
+//!
 //! Determinism: every document carries `seq`, its position in ingest order, as a fast
 //! field, and hits are ordered by (score desc, seq asc) inside the collector, so neither
 //! segment layout nor thread timing can change which documents tie-break into the top k.
@@ -45,8 +51,8 @@ struct PageFields {
     title: Field,
     /// The title again, unstemmed (not stored).
     title_exact: Field,
-    /// The body again, unstemmed, without positions (not stored): a page that has the
-    /// query's exact word outranks one that only shares its stem.
+    /// The body again, unstemmed (not stored): a page that has the query's exact word
+    /// outranks one that only shares its stem.
     body_exact: Field,
     body: Field,
     url: Field,
@@ -72,7 +78,7 @@ fn options_with(analyzer: &str, stored: bool) -> TextOptions {
     let opts = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
             .set_tokenizer(analyzer)
-            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+            .set_index_option(IndexRecordOption::WithFreqs),
     );
     if stored {
         opts.set_stored()
@@ -85,7 +91,7 @@ fn page_schema(lang: Lang) -> (Schema, PageFields) {
     let mut b = Schema::builder();
     let f = PageFields {
         doc_id: b.add_text_field("doc_id", STRING | STORED),
-        seq: b.add_u64_field("seq", FAST | STORED),
+        seq: b.add_u64_field("seq", FAST),
         title: b.add_text_field("title", text_options(lang, true)),
         title_exact: b.add_text_field(
             "title_exact",
@@ -94,11 +100,7 @@ fn page_schema(lang: Lang) -> (Schema, PageFields) {
         body: b.add_text_field("body", text_options(lang, false)),
         body_exact: b.add_text_field(
             "body_exact",
-            TextOptions::default().set_indexing_options(
-                TextFieldIndexing::default()
-                    .set_tokenizer(analyzers::exact_analyzer_name(lang))
-                    .set_index_option(IndexRecordOption::WithFreqs),
-            ),
+            options_with(analyzers::exact_analyzer_name(lang), false),
         ),
         url: b.add_text_field("url", STORED),
         date: b.add_text_field("date", STORED),
@@ -110,11 +112,11 @@ fn passage_schema(lang: Lang) -> (Schema, PassageFields) {
     let mut b = Schema::builder();
     let f = PassageFields {
         doc_id: b.add_text_field("doc_id", STRING | STORED),
-        seq: b.add_u64_field("seq", FAST | STORED),
+        seq: b.add_u64_field("seq", FAST),
         ordinal: b.add_u64_field("ordinal", STORED),
         title: b.add_text_field("title", text_options(lang, false)),
-        heading: b.add_text_field("heading", text_options(lang, true)),
-        text: b.add_text_field("text", text_options(lang, true)),
+        heading: b.add_text_field("heading", text_options(lang, false)),
+        text: b.add_text_field("text", text_options(lang, false)),
     };
     (b.build(), f)
 }
@@ -140,14 +142,6 @@ pub fn languages_in(data_dir: &Path) -> Vec<Lang> {
 /// Joins a heading path for storage and display: `History > Early years`.
 pub fn join_heading(path: &[String]) -> String {
     path.join(" > ")
-}
-
-fn split_heading(s: &str) -> Vec<String> {
-    if s.is_empty() {
-        Vec::new()
-    } else {
-        s.split(" > ").map(str::to_string).collect()
-    }
 }
 
 /// Writes one language's page and passage indexes during an ingest.
@@ -261,27 +255,33 @@ pub struct PageHit {
     pub score: Score,
 }
 
-/// The passage chosen to represent a page hit.
-#[derive(Debug, Clone)]
-pub struct PassageHit {
-    pub ordinal: u32,
-    pub heading_path: Vec<String>,
-    pub text: String,
-    /// Best ~`max_chars` fragment and the byte ranges of matched terms inside it.
-    pub fragment: String,
-    pub highlights: Vec<std::ops::Range<usize>>,
-}
-
-/// A passage ranked on its own (Search-R1's retrieval unit), with its page's metadata.
+/// A passage ranked on its own (Search-R1's retrieval unit): which page, which of its
+/// [`crate::passages`].
 #[derive(Debug, Clone)]
 pub struct RankedPassage {
     pub doc_id: String,
     pub ordinal: u32,
-    pub title: String,
-    pub url: String,
-    pub heading_path: Vec<String>,
-    pub text: String,
     pub score: Score,
+}
+
+/// Cuts snippets for one query: built once per search and used for every hit.
+pub struct Snippets {
+    generator: SnippetGenerator,
+    max_chars: usize,
+}
+
+impl Snippets {
+    /// The best fragment of `text` for the query (at most the `max_chars` given to
+    /// [`LangIndex::snippets`]) and the byte ranges of matched terms inside it; the
+    /// text's start when nothing matches.
+    pub fn cut(&self, text: &str) -> (String, Vec<std::ops::Range<usize>>) {
+        let snippet = self.generator.snippet(text);
+        if snippet.fragment().is_empty() {
+            (prefix_chars(text, self.max_chars), Vec::new())
+        } else {
+            snap_to_sentence(text, snippet.fragment(), snippet.highlighted())
+        }
+    }
 }
 
 /// Read side of one language's indexes.
@@ -417,7 +417,7 @@ impl LangIndex {
     }
 
     /// Top `limit` passages for the analysed `terms` over passage text, heading and page
-    /// title, each with its page's title and URL. Ties keep ingest order.
+    /// title. Ties keep ingest order.
     pub fn search_passages(
         &self,
         terms: &[String],
@@ -437,66 +437,41 @@ impl LangIndex {
         let top = searcher.search(&BooleanQuery::new(clauses), &top_by_score_then_seq(limit))?;
         let mut hits = Vec::with_capacity(top.len());
         for ((score, _), addr) in top {
-            let doc: TantivyDocument = searcher.doc(addr)?;
-            let doc_id = stored_str(&doc, f.doc_id).unwrap_or_default();
-            let (title, url) = self.page_title_url(&doc_id)?;
-            hits.push(RankedPassage {
-                ordinal: stored_u64(&doc, f.ordinal).unwrap_or(0) as u32,
-                heading_path: split_heading(&stored_str(&doc, f.heading).unwrap_or_default()),
-                text: stored_str(&doc, f.text).unwrap_or_default(),
-                doc_id,
-                title,
-                url,
-                score,
-            });
+            hits.push(self.passage_ref(&searcher, addr, score)?);
         }
         Ok(hits)
     }
 
-    /// The stored title and URL of the page `doc_id` (empty when it is not indexed).
-    fn page_title_url(&self, doc_id: &str) -> tantivy::Result<(String, String)> {
-        let (reader, f) = &self.pages;
-        let searcher = reader.searcher();
-        let query = TermQuery::new(
-            Term::from_field_text(f.doc_id, doc_id),
-            IndexRecordOption::Basic,
-        );
-        let top = searcher.search(&query, &top_by_score_then_seq(1))?;
-        let Some((_, addr)) = top.into_iter().next() else {
-            return Ok((String::new(), String::new()));
-        };
+    fn passage_ref(
+        &self,
+        searcher: &tantivy::Searcher,
+        addr: DocAddress,
+        score: Score,
+    ) -> tantivy::Result<RankedPassage> {
+        let f = &self.passages.1;
         let doc: TantivyDocument = searcher.doc(addr)?;
-        Ok((
-            stored_str(&doc, f.title).unwrap_or_default(),
-            stored_str(&doc, f.url).unwrap_or_default(),
-        ))
+        Ok(RankedPassage {
+            doc_id: stored_str(&doc, f.doc_id).unwrap_or_default(),
+            ordinal: stored_u64(&doc, f.ordinal).unwrap_or(0) as u32,
+            score,
+        })
     }
 
-    /// The passage of `doc_id` that best matches `terms` (the first passage when none
-    /// matches, e.g. a title-only hit), with a fragment of at most `max_chars`.
-    pub fn best_passage(
-        &self,
-        doc_id: &str,
-        terms: &[String],
-        max_chars: usize,
-    ) -> tantivy::Result<Option<PassageHit>> {
+    /// The passage of `doc_id` that best matches `terms` (text and heading); the first
+    /// passage when none matches (e.g. a title-only hit); `None` for a page with no
+    /// passages.
+    pub fn best_passage(&self, doc_id: &str, terms: &[String]) -> tantivy::Result<Option<u32>> {
         let (reader, f) = &self.passages;
         let searcher = reader.searcher();
         let in_doc: Box<dyn Query> = Box::new(TermQuery::new(
             Term::from_field_text(f.doc_id, doc_id),
             IndexRecordOption::Basic,
         ));
-        let mut matches: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for t in terms {
-            matches.push((Occur::Should, term_query(f.text, t)));
-            matches.push((Occur::Should, boosted(f.heading, t, HEADING_BOOST)));
-        }
-        let text_query = BooleanQuery::new(matches);
         let mut top = Vec::new();
         if !terms.is_empty() {
             let filtered = BooleanQuery::new(vec![
                 (Occur::Must, in_doc.box_clone()),
-                (Occur::Must, Box::new(text_query.clone())),
+                (Occur::Must, Box::new(self.snippet_query(terms))),
             ]);
             top = searcher.search(&filtered, &top_by_score_then_seq(1))?;
         }
@@ -504,26 +479,33 @@ impl LangIndex {
             // No term matched a passage: lowest seq = first passage of the page.
             top = searcher.search(&*in_doc, &top_by_score_then_seq(1))?;
         }
-        let Some((_, addr)) = top.into_iter().next() else {
+        let Some(((score, _), addr)) = top.into_iter().next() else {
             return Ok(None);
         };
-        let doc: TantivyDocument = searcher.doc(addr)?;
-        let text = stored_str(&doc, f.text).unwrap_or_default();
-        let mut generator = SnippetGenerator::create(&searcher, &text_query, f.text)?;
+        Ok(Some(self.passage_ref(&searcher, addr, score)?.ordinal))
+    }
+
+    /// What a snippet highlights: the query's terms in passage text and headings.
+    fn snippet_query(&self, terms: &[String]) -> BooleanQuery {
+        let f = &self.passages.1;
+        let mut matches: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for t in terms {
+            matches.push((Occur::Should, term_query(f.text, t)));
+            matches.push((Occur::Should, boosted(f.heading, t, HEADING_BOOST)));
+        }
+        BooleanQuery::new(matches)
+    }
+
+    /// A snippet cutter for `terms`, fragments of at most `max_chars`.
+    pub fn snippets(&self, terms: &[String], max_chars: usize) -> tantivy::Result<Snippets> {
+        let (reader, f) = &self.passages;
+        let mut generator =
+            SnippetGenerator::create(&reader.searcher(), &self.snippet_query(terms), f.text)?;
         generator.set_max_num_chars(max_chars);
-        let snippet = generator.snippet(&text);
-        let (fragment, highlights) = if snippet.fragment().is_empty() {
-            (prefix_chars(&text, max_chars), Vec::new())
-        } else {
-            snap_to_sentence(&text, snippet.fragment(), snippet.highlighted())
-        };
-        Ok(Some(PassageHit {
-            ordinal: stored_u64(&doc, f.ordinal).unwrap_or(0) as u32,
-            heading_path: split_heading(&stored_str(&doc, f.heading).unwrap_or_default()),
-            text,
-            fragment,
-            highlights,
-        }))
+        Ok(Snippets {
+            generator,
+            max_chars,
+        })
     }
 }
 

@@ -33,20 +33,35 @@ pub fn passages(doc: &Document) -> Vec<Passage> {
 /// Word units: whitespace-separated words, with each CJK ideograph counting half a word
 /// (Chinese has no spaces; ~2 characters carry about one English word of content).
 pub fn word_units(text: &str) -> usize {
-    let mut units = 0usize;
-    let mut cjk = 0usize;
-    for word in text.split_whitespace() {
-        let n = word.chars().filter(|c| is_cjk(*c)).count();
-        if n == 0 {
-            units += 1;
+    // One pass, ASCII a byte at a time: search cuts a page's passages per hit, so this
+    // runs over whole pages at query time. A word counts one unit if it has any
+    // character that is not a CJK ideograph; ideographs add half a unit each.
+    let (mut units, mut cjk) = (0usize, 0usize);
+    let mut other_in_word = false;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let c = if b.is_ascii() {
+            i += 1;
+            b as char
         } else {
-            cjk += n;
-            if n < word.chars().count() {
-                units += 1;
-            }
+            let Some(c) = text[i..].chars().next() else {
+                break;
+            };
+            i += c.len_utf8();
+            c
+        };
+        if c.is_whitespace() {
+            units += usize::from(other_in_word);
+            other_in_word = false;
+        } else if is_cjk(c) {
+            cjk += 1;
+        } else {
+            other_in_word = true;
         }
     }
-    units + cjk.div_ceil(2)
+    units + usize::from(other_in_word) + cjk.div_ceil(2)
 }
 
 /// Paragraphs (lines) are packed greedily; a paragraph that alone exceeds the maximum is
@@ -217,6 +232,36 @@ mod tests {
             assert_eq!(p.ordinal as usize, i);
         }
         assert_eq!(passages(&d), ps, "chunking is deterministic");
+    }
+
+    /// The definition `word_units` implements in one pass.
+    fn word_units_by_words(text: &str) -> usize {
+        let (mut units, mut cjk) = (0, 0);
+        for word in text.split_whitespace() {
+            let ideographs = word.chars().filter(|c| is_cjk(*c)).count();
+            cjk += ideographs;
+            units += usize::from(ideographs < word.chars().count());
+        }
+        units + cjk.div_ceil(2)
+    }
+
+    #[test]
+    fn word_units_counts_words_and_half_ideographs() {
+        for text in [
+            "",
+            "   ",
+            "one",
+            " two  words ",
+            "tabs\tand\nnew\r\nlines\x0bvt\x0cff\u{a0}nbsp\u{2003}em",
+            "a-b c.d (e) 1,000 \x00 \x1f x",
+            "Émile Zola – naturalisme",
+            "数学是研究数量、结构",
+            "C语言 and 数学 mixed 3个",
+        ] {
+            assert_eq!(word_units(text), word_units_by_words(text), "{text:?}");
+        }
+        // Two words, then two ideographs counting half a word each.
+        assert_eq!(word_units("Émile Zola 数学"), 3);
     }
 
     #[test]

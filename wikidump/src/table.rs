@@ -441,8 +441,7 @@ impl Table {
                 path: self.path.clone(),
                 source,
             })?;
-        zstd::bulk::decompress(&frame, block.raw_len as usize)
-            .map_err(|e| self.corrupt(block, e.to_string()))
+        decompress(&frame, block.raw_len as usize).map_err(|e| self.corrupt(block, e.to_string()))
     }
 
     fn corrupt(&self, block: Block, reason: String) -> TableError {
@@ -452,6 +451,23 @@ impl Table {
             reason,
         }
     }
+}
+
+/// Decompresses one block with this thread's zstd context (creating a context per read
+/// cost as much as decoding a 16 KiB block).
+fn decompress(frame: &[u8], raw_len: usize) -> std::io::Result<Vec<u8>> {
+    thread_local! {
+        static CONTEXT: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    CONTEXT.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let context = match slot.as_mut() {
+            Some(context) => context,
+            None => slot.insert(zstd::bulk::Decompressor::new()?),
+        };
+        context.decompress(frame, raw_len)
+    })
 }
 
 /// A key and its value, borrowed from a decompressed block.
