@@ -257,28 +257,26 @@ impl Corpus {
         let pages = index
             .search_pages(&terms, &exact_terms, top_k)
             .map_err(|e| search_err(&e))?;
+        if pages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let snippets = index
+            .snippets(&terms, SNIPPET_CHARS)
+            .map_err(|e| search_err(&e))?;
         let mut hits = Vec::with_capacity(pages.len());
-        let snippets = match pages.is_empty() {
-            true => None,
-            false => Some(
-                index
-                    .snippets(&terms, SNIPPET_CHARS)
-                    .map_err(|e| search_err(&e))?,
-            ),
-        };
         for page in pages {
             let best = index
                 .best_passage(&page.doc_id, &terms)
                 .map_err(|e| search_err(&e))?;
-            let (snippet, highlighted, heading_path) = match (best, &snippets) {
-                (Some(ordinal), Some(snippets)) => {
+            let (snippet, highlighted, heading_path) = match best {
+                Some(ordinal) => {
                     let text = self.page_text(&page.doc_id)?;
                     let passage = text.passage(&page.doc_id, ordinal)?;
                     let (fragment, highlights) = snippets.cut(&passage.text);
                     let highlighted = mark(&fragment, &highlights);
                     (fragment, highlighted, passage.heading_path.clone())
                 }
-                _ => (String::new(), String::new(), Vec::new()),
+                None => (String::new(), String::new(), Vec::new()),
             };
             hits.push(SearchHit {
                 doc_id: page.doc_id,

@@ -62,7 +62,6 @@ fn render() -> String {
     let corpus = super::corpus::shared();
     let mut out = String::new();
     for (lang, text) in queries() {
-        let lang: Lang = lang;
         let q = SearchQuery {
             text: text.clone(),
             top_k: 10,
