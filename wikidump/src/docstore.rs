@@ -9,9 +9,10 @@
 //! - `redirects`:     `{lang}\u{1f}{title_key}` -> Redirect (JSON)
 //! - `urls`:          canonical URL -> doc id (JSONL corpora bring their own URLs)
 //!
-//! Ingest writes `docs` directly and builds the other maps in a sled store
-//! ([`crate::store::BuildStore`]), frozen into tables here before publishing. Reading takes no exclusive lock: any number of processes (server
-//! replicas, the CLI beside a running server) open one corpus at once. Each reader holds a
+//! Ingest writes `docs` directly and builds the other maps as sorted runs
+//! ([`crate::store::BuildStore`]), merged into tables before publishing. Reading takes no
+//! exclusive lock: any number of processes (server replicas, the CLI beside a running
+//! server) open one corpus at once. Each reader holds a
 //! shared advisory lock on `docstore/LOCK` so that an ingest can tell the corpus is in use
 //! and refuse to replace it under them.
 

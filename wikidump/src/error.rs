@@ -56,9 +56,7 @@ pub enum CorpusError {
     NotACorpus { path: PathBuf },
     #[error("{path}: manifest: {message}")]
     Manifest { path: PathBuf, message: String },
-    #[error(
-        "document store {path} could not be opened: {message} (sled allows one process per data dir: is another `simweb` using it?)"
-    )]
+    #[error("document store {path} could not be opened: {message}")]
     StoreOpen { path: PathBuf, message: String },
     #[error("document store: {message}")]
     Store { message: String },

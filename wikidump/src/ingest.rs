@@ -3,7 +3,7 @@
 //! ```text
 //! reader thread ──(bounded)──> N cleaning workers ──(bounded)──> writer (this thread)
 //!   reads inputs in order,       wikitext / HTML -> SourceItem     restores input order,
-//!   numbers every page                                             writes sled + tantivy
+//!   numbers every page                                             writes store + tantivy
 //! ```
 //! Channels are bounded, so memory stays flat whatever the dump size; the writer restores
 //! input order, so the corpus does not depend on thread timing. Everything is built in a
@@ -214,9 +214,9 @@ pub fn ingest(
     let (counts, facts, uncompressed) =
         run_pipeline(inputs, &formats, tmp.path(), opts, &clean_opts, &progress)?;
     progress.bar.finish_and_clear();
-    let sled_dir = tmp.path().join("store");
-    std::fs::remove_dir_all(&sled_dir).map_err(|source| IngestError::Io {
-        path: sled_dir,
+    let runs_dir = tmp.path().join("store");
+    std::fs::remove_dir_all(&runs_dir).map_err(|source| IngestError::Io {
+        path: runs_dir,
         source,
     })?;
 
@@ -514,8 +514,8 @@ fn run_pipeline(
         let facts = read?;
         let counts = written?;
         let uncompressed = facts.iter().map(|f| f.uncompressed_bytes).sum::<u64>();
-        // Finish `docs` and freeze the sled trees into the published store's immutable
-        // tables; the sled files never leave the build dir.
+        // Finish `docs` and merge the maps' runs into the published store's immutable
+        // tables; the runs never leave the build dir.
         store
             .freeze(&docstore_dir)
             .map_err(|e| IngestError::Store {

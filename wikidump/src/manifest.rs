@@ -93,7 +93,6 @@ pub struct CreatedWith {
     pub simweb: String,
     pub parser: String,
     pub tantivy: String,
-    pub sled: String,
 }
 
 impl CreatedWith {
@@ -102,7 +101,6 @@ impl CreatedWith {
             simweb: env!("CARGO_PKG_VERSION").to_string(),
             parser: PARSER_VERSION.to_string(),
             tantivy: "0.27".to_string(),
-            sled: "0.34.7".to_string(),
         }
     }
 }

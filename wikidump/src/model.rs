@@ -1,7 +1,7 @@
 //! The clean document model every source reader produces and every later stage consumes.
 //!
 //! Source readers (MediaWiki XML, ZIM, JSONL) turn their input into [`SourceItem`]s; the
-//! ingest pipeline stores [`Document`]s in sled, indexes their [`Passage`]s in tantivy
+//! ingest pipeline stores [`Document`]s in the document store, indexes their [`Passage`]s in tantivy
 //! and keeps [`Redirect`]s in a table. Nothing here knows about files or indexes.
 
 use serde::{Deserialize, Serialize};

@@ -1,27 +1,41 @@
 //! The build-time document store. Documents go straight into the published `docs`
 //! table (a keyed table, written in input order, so no page is held in memory); the small
-//! maps (doc titles, title keys, redirects, URLs) go into a sled store in the private
-//! build dir, which gives "first entry wins" lookups while the ingest writes. Then
-//! [`BuildStore::freeze`] finishes `docs` and writes each sled tree as an immutable table
-//! of the published [`crate::docstore`]; the sled files are dropped. No published corpus
-//! contains sled.
+//! maps (doc titles, title keys, redirects, URLs) are appended to [`SpillMap`]s, sorted
+//! runs in the private build dir that keep the first entry for each key. Then
+//! [`BuildStore::freeze`] finishes `docs` and merges each map into an immutable table of
+//! the published [`crate::docstore`]. Memory stays bounded whatever the corpus size: the
+//! maps' buffers, plus two sets of 16-byte hashes (doc ids, redirect sources) that decide
+//! duplicates while the ingest runs (about 300 MB at full English Wikipedia).
 
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::path::Path;
+
+use rustc_hash::FxHasher;
 
 use crate::docstore::{self, lang_key as key};
 use crate::error::CorpusError;
 use crate::model::{Document, Redirect};
 use crate::normalize::{folded_key, title_key};
+use crate::spill::SpillMap;
 use crate::table::{KeyedTableWriter, TableError, TableWriter};
 
-/// The store an ingest is writing: the published `docs` table and the sled trees.
+/// Bytes each map buffers before it writes a sorted run (its vectors' doubling can take
+/// up to twice that): five maps, at most ~80 MB together.
+const MAP_BUDGET: usize = 8 << 20;
+
+/// The store an ingest is writing: the published `docs` table and the maps.
 pub struct BuildStore {
     docs: KeyedTableWriter,
-    doc_titles: sled::Tree,
-    titles: sled::Tree,
-    titles_folded: sled::Tree,
-    redirects: sled::Tree,
-    urls: sled::Tree,
+    doc_titles: SpillMap,
+    titles: SpillMap,
+    titles_folded: SpillMap,
+    redirects: SpillMap,
+    urls: SpillMap,
+    /// Every stored doc id and redirect source, as 128-bit hashes: a duplicate must be
+    /// known when it arrives (it is skipped and counted), not only at the merge.
+    doc_ids: Seen,
+    redirect_keys: Seen,
 }
 
 /// What happened to a write: the tables keep the first entry for a key.
@@ -33,34 +47,29 @@ pub enum Inserted {
 }
 
 impl BuildStore {
-    /// Creates a fresh store for an ingest: sled at `path` (must not hold one), the
-    /// `docs` table in `docstore_dir` (created).
+    /// Creates a fresh store for an ingest: the maps' runs in `path` (created), the `docs`
+    /// table in `docstore_dir` (created).
     pub fn create(path: &Path, docstore_dir: &Path) -> Result<BuildStore, CorpusError> {
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(128 << 20)
-            .mode(sled::Mode::HighThroughput)
-            .open()
-            .map_err(store_err)?;
-        std::fs::create_dir_all(docstore_dir).map_err(|e| CorpusError::Store {
-            message: format!("{}: {e}", docstore_dir.display()),
-        })?;
+        for dir in [path, docstore_dir] {
+            std::fs::create_dir_all(dir).map_err(|e| CorpusError::Store {
+                message: format!("{}: {e}", dir.display()),
+            })?;
+        }
         let docs = KeyedTableWriter::create(
             &docstore::table_path(docstore_dir, "docs"),
             doc_block_bytes(),
         )
         .map_err(table_err)?;
-        Self::from_db(&db, docs).map_err(store_err)
-    }
-
-    fn from_db(db: &sled::Db, docs: KeyedTableWriter) -> Result<BuildStore, sled::Error> {
+        let map = |name| SpillMap::new(path, name, MAP_BUDGET);
         Ok(BuildStore {
             docs,
-            doc_titles: db.open_tree("doc_titles")?,
-            titles: db.open_tree("titles")?,
-            titles_folded: db.open_tree("titles_folded")?,
-            redirects: db.open_tree("redirects")?,
-            urls: db.open_tree("urls")?,
+            doc_titles: map("doc_titles"),
+            titles: map("titles"),
+            titles_folded: map("titles_folded"),
+            redirects: map("redirects"),
+            urls: map("urls"),
+            doc_ids: Seen::default(),
+            redirect_keys: Seen::default(),
         })
     }
 
@@ -68,53 +77,45 @@ impl BuildStore {
     /// pointing at the first document (JSONL passage corpora repeat titles). First one
     /// wins everywhere, so the result depends only on input order.
     pub fn insert_document(&mut self, doc: &Document) -> Result<Inserted, CorpusError> {
-        // `doc_titles` has every stored id: it is the set that makes the first one win.
-        if self.doc_titles.contains_key(&doc.id).map_err(store_err)? {
+        if !self.doc_ids.insert(doc.id.as_bytes()) {
             return Ok(Inserted::Duplicate);
         }
         let json = serde_json::to_vec(doc).map_err(|e| CorpusError::Store {
             message: format!("serialising {}: {e}", doc.id),
         })?;
         self.docs.add(doc.id.as_bytes(), &json).map_err(table_err)?;
+        let id = doc.id.as_bytes();
         self.doc_titles
-            .insert(&doc.id, doc.title.as_bytes())
-            .map_err(store_err)?;
+            .push(id, doc.title.as_bytes())
+            .map_err(table_err)?;
         let tkey = key(doc.lang, &title_key(&doc.title, doc.lang));
-        if !self.titles.contains_key(&tkey).map_err(store_err)? {
-            self.titles
-                .insert(tkey, doc.id.as_bytes())
-                .map_err(store_err)?;
-        }
+        self.titles.push(tkey.as_bytes(), id).map_err(table_err)?;
         let fkey = key(doc.lang, &folded_key(&doc.title, doc.lang));
-        if !self.titles_folded.contains_key(&fkey).map_err(store_err)? {
-            self.titles_folded
-                .insert(fkey, doc.id.as_bytes())
-                .map_err(store_err)?;
-        }
-        if !self.urls.contains_key(&doc.url).map_err(store_err)? {
-            self.urls
-                .insert(doc.url.as_bytes(), doc.id.as_bytes())
-                .map_err(store_err)?;
-        }
+        self.titles_folded
+            .push(fkey.as_bytes(), id)
+            .map_err(table_err)?;
+        self.urls.push(doc.url.as_bytes(), id).map_err(table_err)?;
         Ok(Inserted::New)
     }
 
     /// Records a redirect unless its source is already a redirect.
-    pub fn insert_redirect(&self, r: &Redirect) -> Result<Inserted, CorpusError> {
+    pub fn insert_redirect(&mut self, r: &Redirect) -> Result<Inserted, CorpusError> {
         let k = key(r.lang, &title_key(&r.from, r.lang));
-        if self.redirects.contains_key(&k).map_err(store_err)? {
+        if !self.redirect_keys.insert(k.as_bytes()) {
             return Ok(Inserted::Duplicate);
         }
         let json = serde_json::to_vec(r).map_err(|e| CorpusError::Store {
             message: format!("serialising redirect {}: {e}", r.from),
         })?;
-        self.redirects.insert(k, json).map_err(store_err)?;
+        self.redirects
+            .push(k.as_bytes(), &json)
+            .map_err(table_err)?;
         Ok(Inserted::New)
     }
 
-    /// Finishes the `docs` table and writes every sled tree, in key order, as the
-    /// published store's other tables under `dir` (where `create` put `docs`), plus the
-    /// readers' lock file. Returns the bytes written.
+    /// Finishes the `docs` table and merges every map, in key order, into the published
+    /// store's other tables under `dir` (where `create` put `docs`), plus the readers'
+    /// lock file. Returns the bytes written.
     pub fn freeze(self, dir: &Path) -> Result<u64, CorpusError> {
         let io = |e: std::io::Error| CorpusError::Store {
             message: format!("{}: {e}", dir.display()),
@@ -123,26 +124,43 @@ impl BuildStore {
         let mut bytes = std::fs::metadata(docstore::table_path(dir, "docs"))
             .map_err(io)?
             .len();
-        let trees = [
-            ("doc_titles", &self.doc_titles),
-            ("titles", &self.titles),
-            ("titles_folded", &self.titles_folded),
-            ("redirects", &self.redirects),
-            ("urls", &self.urls),
+        let maps = [
+            ("doc_titles", self.doc_titles),
+            ("titles", self.titles),
+            ("titles_folded", self.titles_folded),
+            ("redirects", self.redirects),
+            ("urls", self.urls),
         ];
-        for (name, tree) in trees {
+        for (name, map) in maps {
             let path = docstore::table_path(dir, name);
             let mut writer =
                 TableWriter::create(&path, crate::table::BLOCK_BYTES).map_err(table_err)?;
-            for entry in tree.iter() {
-                let (k, v) = entry.map_err(store_err)?;
-                writer.add(&k, &v).map_err(table_err)?;
-            }
+            map.drain_into(&mut writer).map_err(table_err)?;
             writer.finish().map_err(table_err)?;
             bytes += std::fs::metadata(&path).map_err(io)?.len();
         }
         std::fs::write(dir.join(docstore::LOCK_FILE), b"").map_err(io)?;
         Ok(bytes)
+    }
+}
+
+/// A set of byte strings kept as 128-bit hashes (two salted passes of std's
+/// `DefaultHasher::new()`, fixed keys, so no randomness): 16 bytes an entry instead of the string, and a false
+/// "already seen" is as likely as a 128-bit collision.
+#[derive(Default)]
+struct Seen(HashSet<u128, BuildHasherDefault<FxHasher>>);
+
+impl Seen {
+    /// Adds `bytes`; false when it was already there.
+    fn insert(&mut self, bytes: &[u8]) -> bool {
+        let half = |salt: u8| {
+            let mut h = std::hash::DefaultHasher::new();
+            salt.hash(&mut h);
+            bytes.hash(&mut h);
+            h.finish()
+        };
+        self.0
+            .insert(u128::from(half(0)) << 64 | u128::from(half(1)))
     }
 }
 
@@ -157,12 +175,6 @@ fn doc_block_bytes() -> usize {
 }
 
 fn table_err(e: TableError) -> CorpusError {
-    CorpusError::Store {
-        message: e.to_string(),
-    }
-}
-
-fn store_err(e: sled::Error) -> CorpusError {
     CorpusError::Store {
         message: e.to_string(),
     }
