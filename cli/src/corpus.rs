@@ -1,10 +1,12 @@
-//! `simweb corpus stats|get`: inspect an ingested corpus before any server runs.
+//! `simweb corpus stats|get|export`: inspect an ingested corpus before any server runs,
+//! or hand its passages to another retriever.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use clap::{Args, Subcommand};
-use simweb_wikidump::{Corpus, Document, Lang};
+use clap::{Args, Subcommand, ValueEnum};
+use simweb_wikidump::{passages, Corpus, Document, Lang};
 
 #[derive(Debug, Args)]
 pub struct CorpusArgs {
@@ -36,6 +38,26 @@ pub enum CorpusCommand {
         /// A title (`Albert Einstein`, `albert_einstein#Early_life`) or URL.
         title_or_url: String,
     },
+    /// Write every passage (the chunks simweb ranks and shows) as JSONL, pages in doc-id
+    /// order: the same text for a peer retriever (Pyserini, an e5 index) and a corpus
+    /// `simweb ingest` reads back.
+    Export {
+        #[arg(long, env = "SIMWEB_DATA")]
+        data: PathBuf,
+        /// `wiki18`: Search-R1's layout, `{"id": "0", "contents": "\"Title\"\ntext"}`;
+        /// `passages`: `{"id": "DOC#N", "title", "text", "url", "lang"}`.
+        #[arg(long, value_enum, default_value = "passages")]
+        format: ExportFormat,
+        /// The JSONL file to write (written beside, then renamed into place).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    Wiki18,
+    Passages,
 }
 
 pub fn run(args: CorpusArgs) -> anyhow::Result<()> {
@@ -104,7 +126,50 @@ pub fn run(args: CorpusArgs) -> anyhow::Result<()> {
             print!("{}", render(&doc, resolved.fragment.as_deref()));
             Ok(())
         }
+        CorpusCommand::Export { data, format, out } => export(&data, format, &out),
     }
+}
+
+/// Writes the passages to `out.tmp` and renames it to `out` once complete, so a failed
+/// export never leaves a truncated file under the requested name.
+fn export(data: &Path, format: ExportFormat, out: &Path) -> anyhow::Result<()> {
+    let corpus = open(data)?;
+    let tmp = out.with_extension("jsonl.tmp");
+    let file =
+        std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    let (mut pages, mut lines) = (0u64, 0u64);
+    for doc_id in corpus.doc_ids()? {
+        let doc = corpus
+            .document(&doc_id)?
+            .with_context(|| format!("document {doc_id} is missing from the store"))?;
+        pages += 1;
+        for p in passages(&doc) {
+            let line = match format {
+                ExportFormat::Wiki18 => serde_json::json!({
+                    "id": lines.to_string(),
+                    "contents": format!("\"{}\"\n{}", doc.title, p.text),
+                }),
+                ExportFormat::Passages => serde_json::json!({
+                    "id": format!("{}#{}", doc.id, p.ordinal),
+                    "title": doc.title,
+                    "text": p.text,
+                    "url": doc.url,
+                    "lang": doc.lang,
+                }),
+            };
+            serde_json::to_writer(&mut w, &line)?;
+            w.write_all(b"\n")?;
+            lines += 1;
+        }
+    }
+    w.into_inner()
+        .map_err(|e| e.into_error())
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, out).with_context(|| format!("renaming to {}", out.display()))?;
+    eprintln!("{lines} passages of {pages} pages -> {}", out.display());
+    Ok(())
 }
 
 fn open(data: &std::path::Path) -> anyhow::Result<Corpus> {

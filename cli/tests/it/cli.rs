@@ -127,6 +127,51 @@ fn ingest_stats_get_search_and_tool_over_the_real_dumps() {
         "{zh}"
     );
 
+    // Export: every passage once, in both layouts; Search-R1's wiki-18 layout ingests
+    // back as one document per passage and finds the same page first.
+    let passages_total = stats["totals"]["passages"].as_u64().unwrap();
+    for format in ["wiki18", "passages"] {
+        let file = dir.path().join(format!("{format}.jsonl"));
+        let path = file.to_str().unwrap();
+        ok(&[
+            "corpus", "export", "--data", data, "--format", format, "--out", path,
+        ]);
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(text.lines().count() as u64, passages_total, "{format}");
+        let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        if format == "wiki18" {
+            assert_eq!(first["id"], "0");
+            assert!(
+                first["contents"].as_str().unwrap().starts_with('"'),
+                "{first}"
+            );
+        } else {
+            assert!(first["id"].as_str().unwrap().ends_with("#0"), "{first}");
+        }
+    }
+    let again = dir.path().join("from-wiki18");
+    let out = ingest(&again, &[dir.path().join("wiki18.jsonl")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again = again.to_str().unwrap();
+    let re: Value =
+        serde_json::from_str(&ok(&["corpus", "stats", "--data", again, "--json"])).unwrap();
+    assert_eq!(re["totals"]["articles"].as_u64(), Some(passages_total));
+    let top: Value = serde_json::from_str(&ok(&[
+        "search",
+        "--data",
+        again,
+        "--json",
+        "--lang",
+        "en",
+        "Ray Charles",
+    ]))
+    .unwrap();
+    assert_eq!(top[0]["title"], "Ray Charles", "{top}");
+
     // The agent-facing tool text, byte-identical across runs.
     let args = r#"{"query":["Ray Charles"]}"#;
     let first = ok(&["tool", "search", args, "--data", data]);
