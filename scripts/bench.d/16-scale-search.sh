@@ -32,7 +32,7 @@ for n in ${SIZES:-10000 100000}; do
   corpus="$work/corpus-$n"
   [ -d "$corpus" ] || { echo "no $corpus: run SIZES=$n scripts/bench.d/15-scale.sh first" >&2; exit 1; }
   w="$root/target/bench/scale-search/$n"
-  if [ ! -f "$w/queries.jsonl" ]; then
+  if [ ! -f "$w/passages.jsonl" ]; then
     "$bin" export --corpus "$corpus" --queries "${QUERIES:-300}" --work "$w"
   fi
   if [ ! -d "$w/lucene" ]; then
