@@ -4,9 +4,9 @@
 # and bm25s on the very same passages and queries, interleaved simweb / Lucene / bm25s per
 # round in one invocation.
 #
-# Per size: `search_bench export` writes the corpus's passages (JSONL) and QUERIES known-
-# item queries (titles of pages spread evenly over the corpus, each with itself as the gold
-# title); Lucene and bm25s index that JSONL (index wall and peak RSS reported, not compared:
+# Per size: `simweb corpus export` writes the corpus's passages (JSONL), `search_bench
+# queries` QUERIES known-item queries (titles of pages spread evenly over the corpus, each
+# with itself as the gold title); Lucene and bm25s index that JSONL (index wall and peak RSS reported, not compared:
 # simweb's index is built by its ingest, 15-scale.sh). simweb is timed through its whole
 # tool layer, cache off (10 pages with snippets); the peers time their engine alone (top 50
 # passages, first 10 distinct titles). bm25s runs only up to BM25S_MAX articles (its
@@ -22,8 +22,19 @@ rounds="${ROUNDS:-2}"
 bm25s_max="${BM25S_MAX:-100000}"
 # The peers: bm25s in $venv, Lucene as ${lucene[@]} (installs both when missing).
 source scripts/bench/peers.sh
-cargo build -q --release -p simweb-tools --example search_bench
+cargo build -q --release -p simweb -p simweb-tools --bin simweb --example search_bench
+simweb="${CARGO_TARGET_DIR:-target}/release/simweb"
 bin="${CARGO_TARGET_DIR:-target}/release/examples/search_bench"
+# One results line, tagged with the corpus size.
+tag() { sed "s/^{/{\"articles\": $n, /"; }
+# Indexes the passages once with a peer (ENGINE DIR CMD...), recording wall, peak RSS and size.
+index_once() {
+  local engine=$1 dir=$2 line
+  shift 2
+  [ -d "$dir" ] && return
+  line=$( { /usr/bin/time -f "%e %M" "$@" >&2; } 2>&1 | tail -1)
+  echo "{\"engine\": \"$engine\", \"articles\": $n, \"index_s\": ${line% *}, \"index_rss_kb\": ${line#* }, \"index_bytes\": $(du -sb "$dir" | cut -f1)}" >>"$w/build.jsonl"
+}
 out="$root/target/bench/scale-search.md"
 results="$root/target/bench/scale-search.jsonl"
 : >"$results"
@@ -32,23 +43,19 @@ for n in ${SIZES:-10000 100000}; do
   corpus="$work/corpus-$n"
   [ -d "$corpus" ] || { echo "no $corpus: run SIZES=$n scripts/bench.d/15-scale.sh first" >&2; exit 1; }
   w="$root/target/bench/scale-search/$n"
-  if [ ! -f "$w/passages.jsonl" ]; then
-    "$bin" export --corpus "$corpus" --queries "${QUERIES:-300}" --work "$w"
-  fi
-  if [ ! -d "$w/lucene" ]; then
-    line=$( { /usr/bin/time -f "%e %M" "${lucene[@]}" index "$w/passages.jsonl" "$w/lucene" >&2; } 2>&1 | tail -1)
-    echo "{\"engine\": \"lucene\", \"articles\": $n, \"index_s\": ${line% *}, \"index_rss_kb\": ${line#* }, \"index_bytes\": $(du -sb "$w/lucene" | cut -f1)}" >>"$w/build.jsonl"
-  fi
-  if [ "$n" -le "$bm25s_max" ] && [ ! -d "$w/bm25s" ]; then
-    line=$( { /usr/bin/time -f "%e %M" "$venv/bin/python" scripts/bench/search_bm25s.py index "$w/passages.jsonl" "$w/bm25s" >&2; } 2>&1 | tail -1)
-    echo "{\"engine\": \"bm25s\", \"articles\": $n, \"index_s\": ${line% *}, \"index_rss_kb\": ${line#* }, \"index_bytes\": $(du -sb "$w/bm25s" | cut -f1)}" >>"$w/build.jsonl"
+  mkdir -p "$w"
+  [ -f "$w/passages.jsonl" ] || "$simweb" corpus export --data "$corpus" --format passages --out "$w/passages.jsonl"
+  [ -f "$w/queries.jsonl" ] || "$bin" queries --corpus "$corpus" --queries "${QUERIES:-300}" --out "$w/queries.jsonl"
+  index_once lucene "$w/lucene" "${lucene[@]}" index "$w/passages.jsonl" "$w/lucene"
+  if [ "$n" -le "$bm25s_max" ]; then
+    index_once bm25s "$w/bm25s" "$venv/bin/python" scripts/bench/search_bm25s.py index "$w/passages.jsonl" "$w/bm25s"
   fi
   for _ in $(seq "$rounds"); do
     for workers in ${WORKERS:-1 8}; do
-      "$bin" run --corpus "$corpus" --queries "$w/queries.jsonl" --mode cold --workers "$workers" | sed "s/^{/{\"articles\": $n, /" >>"$results"
-      "${lucene[@]}" run "$w/lucene" "$w/queries.jsonl" "$workers" | sed "s/^{/{\"articles\": $n, /" >>"$results"
+      "$bin" run --corpus "$corpus" --queries "$w/queries.jsonl" --mode cold --workers "$workers" | tag >>"$results"
+      "${lucene[@]}" run "$w/lucene" "$w/queries.jsonl" "$workers" | tag >>"$results"
       if [ -d "$w/bm25s" ]; then
-        "$venv/bin/python" scripts/bench/search_bm25s.py run "$w/bm25s" "$w/queries.jsonl" "$workers" | sed "s/^{/{\"articles\": $n, /" >>"$results"
+        "$venv/bin/python" scripts/bench/search_bm25s.py run "$w/bm25s" "$w/queries.jsonl" "$workers" | tag >>"$results"
       fi
     done
   done

@@ -7,9 +7,10 @@
 //! writes the query set (the QA set's questions with their gold titles, then article
 //! titles as navigational queries). bm25s indexes the very same JSONL.
 //!
-//! `export`: writes an existing corpus's passages as the same JSONL (for the peers) and a
-//! known-item query set: the titles of `--queries` pages spread evenly over the doc ids,
-//! each with itself as the gold title (the scale benchmark, scripts/bench.d/16-scale-search.sh).
+//! `queries`: a known-item query set over an existing corpus: the titles of `--queries`
+//! pages spread evenly over the doc ids, each with itself as the gold title (the scale
+//! benchmark, scripts/bench.d/16-scale-search.sh; its passages come from
+//! `simweb corpus export`).
 //!
 //! `run`: times the `search` tool through the full tool layer (cache off = cold, or a
 //! warm-up pass then the same queries again = cached), one query per call, with
@@ -35,9 +36,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
         Some("prepare") => prepare(&args),
-        Some("export") => export(&args),
+        Some("queries") => queries(&args),
         Some("run") => run(&args),
-        _ => Err("usage: search_bench prepare --samples DIR --qa FILE --replicas N --work DIR | export --corpus DIR --queries N --work DIR | run --corpus DIR --queries FILE --mode cold|cached --workers N".into()),
+        _ => Err("usage: search_bench prepare --samples DIR --qa FILE --replicas N --work DIR | queries --corpus DIR --queries N --out FILE | run --corpus DIR --queries FILE --mode cold|cached --workers N".into()),
     }
 }
 
@@ -121,38 +122,21 @@ fn prepare(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn export(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+fn queries(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let corpus = Corpus::open(&PathBuf::from(arg(args, "--corpus").ok_or("--corpus")?))?;
-    let n_queries: usize = arg(args, "--queries").ok_or("--queries")?.parse()?;
-    let work = PathBuf::from(arg(args, "--work").ok_or("--work")?);
-    std::fs::create_dir_all(&work)?;
+    let n: usize = arg(args, "--queries").ok_or("--queries")?.parse()?;
+    let out_path = PathBuf::from(arg(args, "--out").ok_or("--out")?);
     let ids = corpus.doc_ids()?;
-    let every = (ids.len() / n_queries.max(1)).max(1);
-    let mut out = std::io::BufWriter::new(std::fs::File::create(work.join("passages.jsonl"))?);
-    let mut queries = std::io::BufWriter::new(std::fs::File::create(work.join("queries.jsonl"))?);
-    let (mut lines, mut asked) = (0usize, 0usize);
-    for (i, doc_id) in ids.iter().enumerate() {
-        let Some(doc) = corpus.document(doc_id)? else {
-            continue;
-        };
-        for passage in passages(&doc) {
-            let id = format!("{}#{}", doc.id, passage.ordinal);
-            let line =
-                json!({"id": id, "title": doc.title, "text": passage.text, "lang": doc.lang});
-            writeln!(out, "{line}")?;
-            lines += 1;
-        }
-        if i % every == 0 && asked < n_queries {
-            writeln!(queries, "{}", json!({"q": doc.title, "gold": doc.title}))?;
-            asked += 1;
-        }
+    let every = (ids.len() / n.max(1)).max(1);
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&out_path)?);
+    for doc_id in ids.iter().step_by(every).take(n) {
+        let title = corpus
+            .document(doc_id)?
+            .ok_or_else(|| format!("document {doc_id} is missing from the store"))?
+            .title;
+        writeln!(out, "{}", json!({"q": title, "gold": title}))?;
     }
     out.flush()?;
-    queries.flush()?;
-    eprintln!(
-        "exported {lines} passages of {} pages, {asked} queries",
-        ids.len()
-    );
     Ok(())
 }
 
