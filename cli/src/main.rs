@@ -5,6 +5,7 @@
 //! subcommand is one module here, and this file only wires them.
 
 mod corpus;
+mod index;
 mod ingest;
 mod python;
 mod replay;
@@ -38,6 +39,9 @@ enum Command {
     Ingest(ingest::IngestArgs),
     /// Inspect a corpus: `stats`, `get TITLE_OR_URL`.
     Corpus(corpus::CorpusArgs),
+    /// Build extra indexes of an ingested corpus: `dense` (embeddings for dense and
+    /// hybrid search).
+    Index(index::IndexArgs),
     /// Search a corpus from the command line.
     Search(search::SearchArgs),
     /// Call an agent tool (search, visit, google_scholar, parse_file; `list` for schemas)
@@ -66,6 +70,7 @@ impl Command {
                 | Command::Ingest(_)
                 | Command::Corpus(_)
                 | Command::Search(_)
+                | Command::Index(_)
                 | Command::Tool(_)
         )
     }
@@ -80,6 +85,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Python(args) => python::run(args),
         Command::Ingest(args) => ingest::run(args),
         Command::Corpus(args) => corpus::run(args),
+        Command::Index(args) => index::run(args),
         Command::Search(args) => search::run(args),
         Command::Tool(args) => tool::run(args),
         Command::Serve(args) => serve::run(args),
@@ -114,7 +120,8 @@ fn die_quietly_on_sigpipe() {
 /// Logs go to stderr so that stdout stays clean for the tool output a user may pipe.
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("SIMWEB_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_env("SIMWEB_LOG").unwrap_or_else(|_| EnvFilter::new("info,ort=warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

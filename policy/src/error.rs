@@ -43,6 +43,20 @@ pub enum PolicyError {
     EngineStopped(String),
 }
 
+impl From<simweb_onnx::OnnxError> for PolicyError {
+    fn from(e: simweb_onnx::OnnxError) -> Self {
+        use simweb_onnx::OnnxError;
+        match e {
+            OnnxError::Library(m) => PolicyError::Runtime(m),
+            OnnxError::Provider(m) => PolicyError::InvalidRequest(m),
+            OnnxError::ExecutionProvider { provider, reason } => {
+                PolicyError::ExecutionProvider { provider, reason }
+            }
+            OnnxError::Session { context, message } => PolicyError::Ort { context, message },
+        }
+    }
+}
+
 impl PolicyError {
     pub(crate) fn ort(context: impl Into<String>, err: impl std::fmt::Display) -> Self {
         PolicyError::Ort {

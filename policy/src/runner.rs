@@ -15,14 +15,12 @@
 use std::path::Path;
 
 use half::{bf16, f16};
-use ort::ep;
-use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::{DynValue, Tensor, TensorElementType};
 
 use crate::error::{PolicyError, Result};
 use crate::model_dir::{DecoderSection, ModelDir};
-use crate::runtime::{self, ExecutionProvider};
+use crate::runtime::ExecutionProvider;
 
 /// How to build the ONNX Runtime session.
 #[derive(Debug, Clone, Default)]
@@ -107,8 +105,7 @@ impl std::fmt::Debug for OnnxModel {
 impl OnnxModel {
     /// Loads `dir`'s graph and checks it against `genai_config.json`.
     pub fn load(dir: &ModelDir, options: &RunnerOptions) -> Result<Self> {
-        let env = runtime::environment()?;
-        let session = build_session(env, &dir.model_path(), options)?;
+        let session = build_session(&dir.model_path(), options)?;
         let dec = &dir.config.model.decoder;
         let names = IoNames {
             input_ids: dec.inputs.input_ids.clone(),
@@ -363,53 +360,14 @@ impl OnnxModel {
     }
 }
 
-fn build_session(
-    env: &ort::environment::Environment,
-    model: &Path,
-    options: &RunnerOptions,
-) -> Result<Session> {
-    let mut builder =
-        Session::builder(env).map_err(|e| PolicyError::ort("creating a session builder", e))?;
-    builder = builder
-        .with_optimization_level(GraphOptimizationLevel::All)
-        .map_err(|e| PolicyError::ort("setting the optimisation level", e))?;
-    // Worker threads that spin after a run steal the core the sampler needs next (this
-    // loop alternates graph and host work every token).
-    builder = builder
-        .with_intra_op_spinning(false)
-        .map_err(|e| PolicyError::ort("disabling intra-op spinning", e))?;
-    if let Some(n) = options.intra_threads {
-        builder = builder
-            .with_intra_threads(n)
-            .map_err(|e| PolicyError::ort("setting intra-op threads", e))?;
-    }
-    // An explicit provider list, each registered with error_on_failure: a provider that
-    // cannot be registered is an error, never a silent fall back to the CPU.
-    let provider = options.execution_provider;
-    let dispatch = match provider {
-        ExecutionProvider::Cpu => ep::CPU::default()
-            .with_arena_allocator(true)
-            .build()
-            .error_on_failure(),
-        ExecutionProvider::Cuda { device_id } => ep::CUDA::default()
-            .with_device_id(device_id)
-            .build()
-            .error_on_failure(),
-    };
-    builder = builder.with_execution_providers([dispatch]).map_err(|e| PolicyError::ExecutionProvider {
-        provider: provider.to_string(),
-        reason: format!(
-            "{e}{}",
-            if matches!(provider, ExecutionProvider::Cuda { .. }) {
-                " (the CUDA provider needs onnxruntime-gpu built for CUDA 13 + cuDNN 9 and an NVIDIA GPU; see RECIPES §1)"
-            } else {
-                ""
-            }
-        ),
-    })?;
-    builder
-        .commit_from_file(model)
-        .map_err(|e| PolicyError::ort(format!("loading {}", model.display()), e))
+fn build_session(model: &Path, options: &RunnerOptions) -> Result<Session> {
+    Ok(simweb_onnx::session(
+        model,
+        &simweb_onnx::SessionOptions {
+            execution_provider: options.execution_provider,
+            intra_threads: options.intra_threads,
+        },
+    )?)
 }
 
 fn int_tensor(shape: Vec<i64>, data: Vec<i64>) -> Result<DynValue> {

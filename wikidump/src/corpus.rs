@@ -203,28 +203,102 @@ impl Corpus {
         let ranked = index
             .search_passages(&terms, q.top_k.min(MAX_TOP_K))
             .map_err(|e| search_err(&e))?;
+        self.passage_hits(ranked.into_iter().map(|r| (r.doc_id, r.ordinal, r.score)))
+    }
+
+    /// Whole passages for ranked `(doc id, ordinal, score)` triples, in the given order
+    /// (how a ranking from outside the BM25 index, e.g. a vector index, becomes hits).
+    pub fn passage_hits(
+        &self,
+        ranked: impl IntoIterator<Item = (String, u32, f32)>,
+    ) -> Result<Vec<PassageHit>, CorpusError> {
         // Several hits often come from one page: read and split it once.
         let mut pages: BTreeMap<String, PageText> = BTreeMap::new();
-        let mut hits = Vec::with_capacity(ranked.len());
-        for r in ranked {
-            if !pages.contains_key(&r.doc_id) {
-                let page = self.page_text(&r.doc_id)?;
-                pages.insert(r.doc_id.clone(), page);
+        let mut hits = Vec::new();
+        for (doc_id, ordinal, score) in ranked {
+            if !pages.contains_key(&doc_id) {
+                let page = self.page_text(&doc_id)?;
+                pages.insert(doc_id.clone(), page);
             }
-            let page = &pages[&r.doc_id];
-            let passage = page.passage(&r.doc_id, r.ordinal)?;
+            let page = &pages[&doc_id];
+            let passage = page.passage(&doc_id, ordinal)?;
             hits.push(PassageHit {
-                ordinal: r.ordinal,
+                ordinal,
                 title: page.title.clone(),
                 url: page.url.clone(),
-                lang,
+                lang: page.lang,
                 heading_path: passage.heading_path.clone(),
                 text: passage.text.clone(),
-                score: r.score,
-                doc_id: r.doc_id,
+                score,
+                doc_id,
             });
         }
         Ok(hits)
+    }
+
+    /// Page results for ranked `(doc id, ordinal, score)` triples (one per page, in the
+    /// given order), each with that passage as its snippet, cut and highlighted around
+    /// `q`'s terms as [`Corpus::search`] does.
+    pub fn page_hits(
+        &self,
+        q: &SearchQuery,
+        ranked: impl IntoIterator<Item = (String, u32, f32)>,
+    ) -> Result<Vec<SearchHit>, CorpusError> {
+        let index = self.index_for(q)?;
+        let snippets = match &index {
+            Some((lang, index)) => Some(
+                index
+                    .snippets(
+                        &crate::analyzers::query_terms(*lang, &q.text),
+                        SNIPPET_CHARS,
+                    )
+                    .map_err(|e| search_err(&e))?,
+            ),
+            None => None,
+        };
+        let mut hits = Vec::new();
+        for (doc_id, ordinal, score) in ranked {
+            let page = self.page_text(&doc_id)?;
+            let passage = page.passage(&doc_id, ordinal)?;
+            let (snippet, highlighted) = match &snippets {
+                Some(snippets) => {
+                    let (fragment, highlights) = snippets.cut(&passage.text);
+                    let highlighted = mark(&fragment, &highlights);
+                    (fragment, highlighted)
+                }
+                None => (passage.text.clone(), passage.text.clone()),
+            };
+            hits.push(SearchHit {
+                title: page.title.clone(),
+                url: page.url.clone(),
+                lang: page.lang,
+                snippet,
+                highlighted,
+                date: page.date.clone(),
+                score,
+                heading_path: passage.heading_path.clone(),
+                doc_id,
+            });
+        }
+        Ok(hits)
+    }
+
+    /// The ordinal of `doc_id`'s passage that best matches `q` by BM25 (what
+    /// [`Corpus::search`] shows as the snippet), if any passage matches.
+    pub fn best_passage(&self, q: &SearchQuery, doc_id: &str) -> Result<Option<u32>, CorpusError> {
+        let Some((lang, index)) = self.index_for(q)? else {
+            return Ok(None);
+        };
+        let terms = crate::analyzers::query_terms(lang, &q.text);
+        index
+            .best_passage(doc_id, &terms)
+            .map_err(|e| search_err(&e))
+    }
+
+    /// The page text passages and results are cut from, without links and categories
+    /// (what embedding a corpus's passages reads).
+    pub fn document_text(&self, doc_id: &str) -> Result<Option<Document>, CorpusError> {
+        self.store.document_text(doc_id)
     }
 
     /// A stored page's title, URL and passages: the index names a passage by page and
@@ -242,6 +316,8 @@ impl Corpus {
             passages: crate::passages(&doc),
             title: doc.title,
             url: doc.url,
+            lang: doc.lang,
+            date: doc.timestamp,
         })
     }
 
@@ -448,6 +524,8 @@ impl Corpus {
 struct PageText {
     title: String,
     url: String,
+    lang: Lang,
+    date: Option<String>,
     passages: Vec<Passage>,
 }
 

