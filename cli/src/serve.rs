@@ -32,6 +32,13 @@ pub struct ServeArgs {
     /// Serve without the Python sandbox (no `python` tool).
     #[arg(long)]
     pub no_python: bool,
+    /// Load the corpus's dense index (`simweb index dense`): enables `mode: "dense" |
+    /// "hybrid"` in search and retrieve.
+    #[arg(long, env = "SIMWEB_DENSE")]
+    pub dense: bool,
+    /// The default ranking when a call does not say (bm25, dense, hybrid).
+    #[arg(long, env = "SIMWEB_SEARCH_MODE")]
+    pub search_mode: Option<simweb_dense::SearchMode>,
     /// Serve HTTPS with this PEM certificate chain (with --tls-key), e.g. to stand in
     /// for an agent's hard-coded API hosts through a hosts-file entry.
     #[arg(long, env = "SIMWEB_TLS_CERT", requires = "tls_key")]
@@ -60,6 +67,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     if args.no_python {
         config.python.enabled = false;
+    }
+    if args.dense {
+        config.dense.enabled = true;
+    }
+    if let Some(mode) = args.search_mode {
+        config.tools.search.default_mode = mode;
     }
     if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
         config.http.tls_cert = Some(cert);

@@ -57,8 +57,21 @@ pub fn passage_text(title: &str, text: &str) -> String {
 pub fn build(
     corpus: &Corpus,
     encoder: &Encoder,
+    progress: impl FnMut(usize, usize),
+) -> Result<BuildReport> {
+    build_with(corpus, encoder, CHUNK_ROWS, progress)
+}
+
+/// [`build`] with `chunk_rows` passages per resumable chunk. Texts are batched within a
+/// chunk, so the index is byte-identical for the same chunk size (and may differ in the
+/// last float bits for another).
+pub fn build_with(
+    corpus: &Corpus,
+    encoder: &Encoder,
+    chunk_rows: usize,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<BuildReport> {
+    let chunk_rows = chunk_rows.max(1);
     let started = Instant::now();
     let data_dir = corpus.data_dir().to_path_buf();
     let build_dir = data_dir.join("dense.build");
@@ -66,7 +79,7 @@ pub fn build(
         format: INDEX_FORMAT,
         model_fingerprint: encoder.fingerprint().to_string(),
         corpus_snapshot: corpus.snapshot_id().to_string(),
-        chunk_rows: CHUNK_ROWS,
+        chunk_rows,
     };
     prepare_build_dir(&build_dir, &key)?;
 
@@ -83,7 +96,7 @@ pub fn build(
     }
     let total = order.len();
     let mut embedded = 0;
-    for (chunk_no, rows) in order.chunks(CHUNK_ROWS).enumerate() {
+    for (chunk_no, rows) in order.chunks(chunk_rows).enumerate() {
         let path = chunk_path(&build_dir, chunk_no);
         if !path.is_file() {
             let texts = chunk_texts(corpus, &pages, rows)?;
@@ -92,12 +105,12 @@ pub fn build(
             embedded += rows.len();
             tracing::info!(
                 chunk = chunk_no,
-                done = chunk_no * CHUNK_ROWS + rows.len(),
+                done = chunk_no * chunk_rows + rows.len(),
                 total,
                 "embedded a chunk of passages"
             );
         }
-        progress((chunk_no * CHUNK_ROWS + rows.len()).min(total), total);
+        progress((chunk_no * chunk_rows + rows.len()).min(total), total);
     }
     if total == 0 {
         progress(0, 0);
@@ -110,7 +123,7 @@ pub fn build(
     }
     let dims = encoder.dims();
     let mut writer = IndexWriter::create(&new_dir, dims)?;
-    for chunk_no in 0..total.div_ceil(CHUNK_ROWS) {
+    for chunk_no in 0..total.div_ceil(chunk_rows) {
         for (page, ordinal, scale, row) in read_chunk(&chunk_path(&build_dir, chunk_no), dims)? {
             writer.push(&row, scale, page, ordinal)?;
         }

@@ -16,7 +16,7 @@ pub mod error;
 pub mod index;
 pub mod retriever;
 
-pub use build::{build, BuildReport};
+pub use build::{build, build_with, BuildReport};
 pub use encoder::{default_model_dir, Encoder, TextKind};
 pub use error::{DenseError, Result};
 pub use index::{DenseHit, DenseIndex, IndexMeta};

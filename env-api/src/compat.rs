@@ -464,6 +464,11 @@ pub struct RetrieveRequest {
     pub k: Option<usize>,
     #[serde(default)]
     pub return_scores: bool,
+    /// simweb's extension: `bm25`, `dense` or `hybrid` (default: the server's
+    /// `tools.search.default_mode`; dense and hybrid need `--dense`).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub mode: Option<simweb_dense::SearchMode>,
 }
 
 #[utoipa::path(post, path = "/retrieve", request_body = RetrieveRequest,
@@ -501,7 +506,10 @@ pub async fn retrieve(
         .unwrap_or(3)
         .max(1);
     let retrievals = queries.iter().map(|q| {
-        let args = json!({"query": [q], "top_k": topk});
+        let mut args = json!({"query": [q], "top_k": topk});
+        if let Some(mode) = request.mode {
+            args["mode"] = json!(mode);
+        }
         let (state, client) = (&state, &client.0);
         async move { state.inner.toolbox.call("retrieve", &args, client).await }
     });

@@ -52,6 +52,20 @@ pub struct ServeConfig {
     /// The tool layer: cache, retry, rate limits, backpressure, record/replay, faults.
     pub layers: LayerConfig,
     pub mcp: McpConfig,
+    /// Dense and hybrid ranking (`mode` in search and retrieve).
+    pub dense: DenseConfig,
+}
+
+/// Whether the corpus's dense index (`simweb index dense`) is loaded, and with which
+/// model. Without it, `mode: "dense" | "hybrid"` is refused with a 4xx saying so.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DenseConfig {
+    pub enabled: bool,
+    /// The embedding model directory (default: `$SIMWEB_HOME/models/multilingual-e5-small`).
+    pub model: Option<PathBuf>,
+    /// ONNX Runtime intra-op threads for query embedding (default: one per core).
+    pub threads: Option<usize>,
 }
 
 impl Default for ServeConfig {
@@ -68,6 +82,7 @@ impl Default for ServeConfig {
             tools: CorpusToolsConfig::default(),
             layers: LayerConfig::default(),
             mcp: McpConfig::default(),
+            dense: DenseConfig::default(),
         }
     }
 }

@@ -79,6 +79,8 @@ pub struct ServerFacts<'a> {
     pub mode: &'a str,
     /// `episodes.max_turns`: the largest `max_turns` an episode may ask for.
     pub max_turns: u32,
+    /// The ranking modes `/retrieve` serves (`dense` and `hybrid` only with `--dense`).
+    pub search_modes: &'a [&'a str],
 }
 
 /// The document for a server, as JSON.
@@ -233,6 +235,14 @@ fn refine_schemas(schemas: &mut Map<String, Value>, facts: &ServerFacts) {
                 "description": "Must name the server's record/replay mode (fixed per server)."}),
         );
     }
+    let mut modes: Vec<Value> = facts.search_modes.iter().map(|m| json!(m)).collect();
+    modes.push(Value::Null);
+    set(
+        "RetrieveRequest",
+        "/properties/mode",
+        json!({"type": ["string", "null"], "enum": modes,
+            "description": "simweb's extension: how to rank (default: the server's `tools.search.default_mode`)."}),
+    );
     set(
         "ChatRequest",
         "/properties/messages",

@@ -39,6 +39,8 @@ pub enum ServeError {
         "cannot start the Python sandbox (set python.enabled = false to serve without it): {0}"
     )]
     Sandbox(#[source] simweb_sandbox::SandboxError),
+    #[error("cannot open the dense index (serve without --dense, or build it with `simweb index dense`): {0}")]
+    Dense(#[source] simweb_dense::DenseError),
     #[error("cannot set up the tool layer: {0}")]
     Tools(#[source] simweb_tools::SetupError),
     #[error("cannot open the episode store: {0}")]
@@ -111,6 +113,21 @@ impl Server {
         let mut spec = ToolboxSpec::new(Arc::clone(&corpus))
             .layers(config.layers.clone())
             .tools(config.tools.clone());
+        if config.dense.enabled {
+            let model = config
+                .dense
+                .model
+                .clone()
+                .unwrap_or_else(simweb_dense::default_model_dir);
+            let dense = simweb_dense::DenseRetriever::open(
+                corpus.data_dir(),
+                &model,
+                Default::default(),
+                config.dense.threads,
+            )
+            .map_err(ServeError::Dense)?;
+            spec = spec.dense(Arc::new(dense));
+        }
         if let Some(sandbox) = &sandbox {
             spec = spec.python(sandbox.clone(), config.python.run.clone());
         }
@@ -135,6 +152,11 @@ impl Server {
             tool_names: &toolbox.callable_names(),
             mode: config.layers.replay.mode.label(),
             max_turns: config.episodes.max_turns,
+            search_modes: if config.dense.enabled {
+                &["bm25", "dense", "hybrid"]
+            } else {
+                &["bm25"]
+            },
         });
         Ok(Server {
             state: AppState {

@@ -117,7 +117,12 @@ fn main() {
     let mut rows: Vec<(f64, Summary)> = Vec::new();
     for run in 0..runs {
         let mut tb = Toolbox::new(corpus.snapshot_id(), LayerConfig::default()).expect("toolbox");
-        register_corpus_tools(&mut tb, Arc::clone(&corpus), &CorpusToolsConfig::default());
+        register_corpus_tools(
+            &mut tb,
+            Arc::clone(&corpus),
+            None,
+            &CorpusToolsConfig::default(),
+        );
         let opts = RunOptions {
             engine: EngineChoice::Std,
             ..RunOptions::default()

@@ -164,6 +164,53 @@ pub fn quick_python() -> RunOptions {
     }
 }
 
+/// Passages per chunk of the shared dense index: small, so the tests that interrupt and
+/// resume a build can compare with it byte for byte.
+pub const DENSE_CHUNK_ROWS: usize = 64;
+
+/// The Ray Charles ZIM ingested into its own data dir with a dense index
+/// (multilingual-e5-small from `make setup`, chunks of [`DENSE_CHUNK_ROWS`]), built once
+/// per process: (data dir, corpus, retriever).
+pub fn dense_corpus() -> (PathBuf, Arc<Corpus>, Arc<simweb_dense::DenseRetriever>) {
+    struct Dense {
+        _dir: tempfile::TempDir,
+        data: PathBuf,
+        corpus: Arc<Corpus>,
+        retriever: Arc<simweb_dense::DenseRetriever>,
+    }
+    static DENSE: OnceLock<Dense> = OnceLock::new();
+    let d = DENSE.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("creating a temp dir for the dense corpus");
+        let data = dir.path().join("corpus");
+        simweb_wikidump::ingest(
+            &Sample::RayCharles.inputs(),
+            &data,
+            &IngestOptions::default(),
+        )
+        .expect("ingesting the Ray Charles ZIM");
+        let corpus = Arc::new(Corpus::open(&data).expect("opening the dense corpus"));
+        let model = simweb_dense::default_model_dir();
+        let encoder = simweb_dense::Encoder::load(&model, Default::default(), None)
+            .expect("loading the embedding model (run `make setup`)");
+        simweb_dense::build_with(&corpus, &encoder, DENSE_CHUNK_ROWS, |_, _| {})
+            .expect("building the dense index");
+        drop(encoder);
+        let retriever = simweb_dense::DenseRetriever::open(&data, &model, Default::default(), None)
+            .expect("opening the dense index");
+        Dense {
+            _dir: dir,
+            data,
+            corpus,
+            retriever: Arc::new(retriever),
+        }
+    });
+    (
+        d.data.clone(),
+        Arc::clone(&d.corpus),
+        Arc::clone(&d.retriever),
+    )
+}
+
 /// The standard toolbox (corpus tools, default layers) over `set`, plus `python` with
 /// [`quick_python`] limits in the shared sandbox when `with_python`.
 pub fn toolbox(set: Sample, with_python: bool) -> Toolbox {

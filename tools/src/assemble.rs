@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use simweb_dense::{DenseRetriever, SearchMode};
 use simweb_sandbox::{RunOptions, Sandbox};
 use simweb_wikidump::Corpus;
 
@@ -20,6 +21,8 @@ pub struct ToolboxSpec {
     pub layers: LayerConfig,
     pub tools: CorpusToolsConfig,
     pub python: Option<(Sandbox, RunOptions)>,
+    /// The corpus's dense index, for `mode: "dense" | "hybrid"` in search and retrieve.
+    pub dense: Option<Arc<DenseRetriever>>,
 }
 
 impl ToolboxSpec {
@@ -30,7 +33,14 @@ impl ToolboxSpec {
             layers: LayerConfig::default(),
             tools: CorpusToolsConfig::default(),
             python: None,
+            dense: None,
         }
+    }
+
+    /// Attaches the corpus's dense index (built by `simweb index dense`).
+    pub fn dense(mut self, dense: Arc<DenseRetriever>) -> ToolboxSpec {
+        self.dense = Some(dense);
+        self
     }
 
     pub fn layers(mut self, layers: LayerConfig) -> ToolboxSpec {
@@ -52,7 +62,13 @@ impl ToolboxSpec {
     /// Registers search, visit, google_scholar, parse_file, then python.
     pub fn build(self) -> Result<Toolbox, SetupError> {
         let mut toolbox = Toolbox::new(self.corpus.snapshot_id(), self.layers)?;
-        register_corpus_tools(&mut toolbox, self.corpus, &self.tools);
+        if self.dense.is_none() && self.tools.search.default_mode != SearchMode::Bm25 {
+            return Err(SetupError::Config(format!(
+                "tools.search.default_mode = {:?} needs a dense index (serve with --dense)",
+                self.tools.search.default_mode.as_str()
+            )));
+        }
+        register_corpus_tools(&mut toolbox, self.corpus, self.dense, &self.tools);
         if let Some((sandbox, opts)) = self.python {
             python::register(&mut toolbox, PythonTool::new(sandbox, opts));
         }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use simweb_dense::DenseRetriever;
 use simweb_wikidump::Corpus;
 
 use crate::registry::Toolbox;
@@ -22,15 +23,16 @@ pub struct CorpusToolsConfig {
 
 /// Registers search, visit, google_scholar and parse_file, in Tongyi's prompt order,
 /// and the hidden `retrieve` (Search-R1's passages).
+/// `dense`, when given, enables the `mode` argument of `search` and `retrieve`.
 pub fn register_corpus_tools(
     toolbox: &mut Toolbox,
     corpus: Arc<Corpus>,
+    dense: Option<Arc<DenseRetriever>>,
     config: &CorpusToolsConfig,
 ) {
-    toolbox.register(Arc::new(SearchTool::new(
-        Arc::clone(&corpus),
-        config.search.clone(),
-    )));
+    toolbox.register(Arc::new(
+        SearchTool::new(Arc::clone(&corpus), config.search.clone()).with_dense(dense.clone()),
+    ));
     toolbox.register(Arc::new(VisitTool::new(
         Arc::clone(&corpus),
         config.visit.clone(),
@@ -40,5 +42,7 @@ pub fn register_corpus_tools(
         config.search.clone(),
     )));
     toolbox.register(Arc::new(ParseFileTool));
-    toolbox.register_hidden(Arc::new(RetrieveTool::new(corpus, config.search.clone())));
+    toolbox.register_hidden(Arc::new(
+        RetrieveTool::new(corpus, config.search.clone()).with_dense(dense),
+    ));
 }

@@ -126,7 +126,7 @@ pub enum SetupError {
         #[source]
         source: std::io::Error,
     },
-    #[error("invalid layer configuration: {0}")]
+    #[error("invalid tool configuration: {0}")]
     Config(String),
 }
 

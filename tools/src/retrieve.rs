@@ -10,15 +10,17 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
+use simweb_dense::DenseRetriever;
 use simweb_wikidump::{Corpus, PassageHit};
 
 use crate::error::ToolError;
-use crate::search::{plan, run_queries, SearchConfig};
+use crate::search::{mode_schema, plan, run_queries, SearchConfig};
 use crate::tool::{CallContext, Tool, ToolOutput};
 
 /// The `retrieve` tool.
 pub struct RetrieveTool {
     corpus: Arc<Corpus>,
+    dense: Option<Arc<DenseRetriever>>,
     config: SearchConfig,
 }
 
@@ -30,11 +32,18 @@ impl RetrieveTool {
     pub fn new(corpus: Arc<Corpus>, config: SearchConfig) -> Self {
         RetrieveTool {
             corpus,
+            dense: None,
             config: SearchConfig {
                 default_top_k: 3,
                 ..config
             },
         }
+    }
+
+    /// Enables `mode: "dense" | "hybrid"` over `dense` (built from the same corpus).
+    pub fn with_dense(mut self, dense: Option<Arc<DenseRetriever>>) -> Self {
+        self.dense = dense;
+        self
     }
 }
 
@@ -82,19 +91,39 @@ impl Tool for RetrieveTool {
     }
 
     fn schema(&self) -> Value {
-        retrieve_schema()
+        let mut schema = retrieve_schema();
+        if self.dense.is_some() {
+            schema["function"]["parameters"]["properties"]["mode"] =
+                mode_schema(self.config.default_mode);
+        }
+        schema
     }
 
     fn config_version(&self) -> String {
+        let ranking = match &self.dense {
+            Some(d) => format!(
+                "-{}-dense{}",
+                self.config.default_mode,
+                d.index().meta().index_id
+            ),
+            None => String::new(),
+        };
         format!(
-            "retrieve/1/k{}-max{}",
+            "retrieve/1/k{}-max{}{ranking}",
             self.config.default_top_k, self.config.max_top_k
         )
     }
 
     async fn call(&self, args: &Value, _ctx: &CallContext) -> Result<ToolOutput, ToolError> {
-        let plan = plan(Self::NAME, args, &self.config)?;
-        let answers = run_queries(Self::NAME, &self.corpus, &plan, Corpus::retrieve).await?;
+        let plan = plan(Self::NAME, args, &self.config, self.dense.as_deref())?;
+        let answers = run_queries(
+            Self::NAME,
+            &self.corpus,
+            self.dense.as_ref(),
+            &plan,
+            simweb_dense::retrieve,
+        )
+        .await?;
         let text = answers
             .iter()
             .map(|(_, _, hits)| passages_text(hits))

@@ -69,8 +69,14 @@ impl Tool for ScholarTool {
     }
 
     async fn call(&self, args: &Value, _ctx: &CallContext) -> Result<ToolOutput, ToolError> {
-        let plan = plan(Self::NAME, args, &self.config)?;
-        let answers = run_queries(Self::NAME, &self.corpus, &plan, Corpus::search).await?;
+        // Scholar results are keyword-ranked whatever the search tool's default mode.
+        let config = SearchConfig {
+            default_mode: simweb_dense::SearchMode::Bm25,
+            ..self.config.clone()
+        };
+        let plan = plan(Self::NAME, args, &config, None)?;
+        let answers =
+            run_queries(Self::NAME, &self.corpus, None, &plan, simweb_dense::search).await?;
         let mut texts = Vec::new();
         let mut data = Vec::new();
         for (query, lang, hits) in answers {

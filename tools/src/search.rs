@@ -6,7 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use simweb_wikidump::{Corpus, CorpusError, Lang, SearchQuery};
+use simweb_dense::{DenseRetriever, SearchMode};
+use simweb_wikidump::{Corpus, Lang, SearchQuery};
 
 use crate::error::ToolError;
 use crate::format::{self, SearchEntry};
@@ -26,6 +27,9 @@ pub struct SearchConfig {
     pub max_query_bytes: usize,
     /// The `Source:` line of every result (none = omitted, as for most organic hits).
     pub source_label: Option<String>,
+    /// How queries are ranked when the call does not say: `bm25`, `dense` or `hybrid`
+    /// (the last two need a dense index: `simweb index dense`).
+    pub default_mode: SearchMode,
 }
 
 impl Default for SearchConfig {
@@ -36,15 +40,22 @@ impl Default for SearchConfig {
             max_queries: 32,
             max_query_bytes: 2048,
             source_label: Some("Wikipedia".to_string()),
+            default_mode: SearchMode::Bm25,
         }
     }
 }
 
 impl SearchConfig {
-    /// Part of the config version: presentation changes change the bytes.
-    fn fingerprint(&self) -> String {
+    /// Part of the config version: presentation changes change the bytes. The ranking
+    /// (default mode, dense index) is named only when a dense index is attached, so a
+    /// BM25-only server keeps the versions (and replay records) it always had.
+    fn fingerprint(&self, dense: Option<&DenseRetriever>) -> String {
+        let ranking = match dense {
+            Some(d) => format!("-{}-dense{}", self.default_mode, d.index().meta().index_id),
+            None => String::new(),
+        };
         format!(
-            "k{}-max{}-src{}",
+            "k{}-max{}-src{}{ranking}",
             self.default_top_k,
             self.max_top_k,
             self.source_label.as_deref().unwrap_or("-")
@@ -69,6 +80,8 @@ struct SearchArgs {
     top_k: Option<i64>,
     #[serde(default)]
     lang: Option<LangChoice>,
+    #[serde(default)]
+    mode: Option<SearchMode>,
 }
 
 /// Validated queries of one call.
@@ -77,12 +90,14 @@ pub(crate) struct QueryPlan {
     pub queries: Vec<String>,
     pub top_k: usize,
     pub lang: LangChoice,
+    pub mode: SearchMode,
 }
 
 pub(crate) fn plan(
     tool: &str,
     args: &Value,
     config: &SearchConfig,
+    dense: Option<&DenseRetriever>,
 ) -> Result<QueryPlan, ToolError> {
     let args: SearchArgs = parse_args(tool, args)?;
     let queries = args.query.0;
@@ -129,10 +144,18 @@ pub(crate) fn plan(
             .unwrap_or(usize::MAX)
             .min(config.max_top_k),
     };
+    let mode = args.mode.unwrap_or(config.default_mode);
+    if mode != SearchMode::Bm25 && dense.is_none() {
+        return Err(ToolError::invalid(
+            tool,
+            format!("`mode` {mode} needs a dense index, and this corpus is served without one (build it with `simweb index dense`, serve with --dense)"),
+        ));
+    }
     Ok(QueryPlan {
         queries,
         top_k,
         lang: args.lang.unwrap_or(LangChoice::Auto),
+        mode,
     })
 }
 
@@ -167,16 +190,24 @@ fn query_lang(
     }
 }
 
+/// How a plan's queries are ranked: `simweb_dense::search` for pages,
+/// `simweb_dense::retrieve` for passages.
+pub(crate) type Rank<T> =
+    fn(&Corpus, Option<&DenseRetriever>, &SearchQuery, SearchMode) -> simweb_dense::Result<Vec<T>>;
+
 /// Runs every query of a plan concurrently on the blocking pool, in query order, through
-/// `rank` (`Corpus::search` for pages, `Corpus::retrieve` for passages).
+/// `rank` in the plan's mode.
 pub(crate) async fn run_queries<T: Send + 'static>(
     tool: &str,
     corpus: &Arc<Corpus>,
+    dense: Option<&Arc<DenseRetriever>>,
     plan: &QueryPlan,
-    rank: fn(&Corpus, &SearchQuery) -> Result<Vec<T>, CorpusError>,
+    rank: Rank<T>,
 ) -> Result<Vec<(String, Lang, Vec<T>)>, ToolError> {
+    let mode = plan.mode;
     let tasks = plan.queries.iter().map(|query| {
         let corpus = Arc::clone(corpus);
+        let dense = dense.cloned();
         let request = query_lang(tool, &corpus, plan.lang, query).map(|lang| SearchQuery {
             text: query.clone(),
             top_k: plan.top_k,
@@ -186,10 +217,12 @@ pub(crate) async fn run_queries<T: Send + 'static>(
         async move {
             let request = request?;
             let lang = request.lang.unwrap_or(Lang::En);
-            let hits = tokio::task::spawn_blocking(move || rank(&corpus, &request))
-                .await
-                .map_err(|e| ToolError::Internal(format!("{tool} task failed: {e}")))?
-                .map_err(|e| ToolError::Internal(format!("{tool} failed: {e}")))?;
+            let hits = tokio::task::spawn_blocking(move || {
+                rank(&corpus, dense.as_deref(), &request, mode)
+            })
+            .await
+            .map_err(|e| ToolError::Internal(format!("{tool} task failed: {e}")))?
+            .map_err(|e| ToolError::Internal(format!("{tool} failed: {e}")))?;
             Ok::<_, ToolError>((query, lang, hits))
         }
     });
@@ -218,6 +251,7 @@ pub fn display_date(iso: &str) -> String {
 /// The `search` tool.
 pub struct SearchTool {
     corpus: Arc<Corpus>,
+    dense: Option<Arc<DenseRetriever>>,
     config: SearchConfig,
 }
 
@@ -225,8 +259,28 @@ impl SearchTool {
     pub const NAME: &'static str = "search";
 
     pub fn new(corpus: Arc<Corpus>, config: SearchConfig) -> Self {
-        SearchTool { corpus, config }
+        SearchTool {
+            corpus,
+            dense: None,
+            config,
+        }
     }
+
+    /// Enables `mode: "dense" | "hybrid"` over `dense` (built from the same corpus).
+    pub fn with_dense(mut self, dense: Option<Arc<DenseRetriever>>) -> Self {
+        self.dense = dense;
+        self
+    }
+}
+
+/// The `mode` argument's schema, offered only where a dense index is attached (a
+/// BM25-only server keeps Tongyi's prompt as it was).
+pub(crate) fn mode_schema(default: SearchMode) -> Value {
+    json!({
+        "type": "string",
+        "enum": ["bm25", "dense", "hybrid"],
+        "description": format!("Ranking: bm25 (keywords), dense (meaning, multilingual-e5) or hybrid (both, reciprocal-rank fusion). Default {default}.")
+    })
 }
 
 /// Tongyi's schema (RECIPES.md §4), with the optional `top_k` and `lang` added.
@@ -269,16 +323,31 @@ impl Tool for SearchTool {
     }
 
     fn schema(&self) -> Value {
-        search_schema()
+        let mut schema = search_schema();
+        if self.dense.is_some() {
+            schema["function"]["parameters"]["properties"]["mode"] =
+                mode_schema(self.config.default_mode);
+        }
+        schema
     }
 
     fn config_version(&self) -> String {
-        format!("search/2/{}", self.config.fingerprint())
+        format!(
+            "search/2/{}",
+            self.config.fingerprint(self.dense.as_deref())
+        )
     }
 
     async fn call(&self, args: &Value, _ctx: &CallContext) -> Result<ToolOutput, ToolError> {
-        let plan = plan(Self::NAME, args, &self.config)?;
-        let answers = run_queries(Self::NAME, &self.corpus, &plan, Corpus::search).await?;
+        let plan = plan(Self::NAME, args, &self.config, self.dense.as_deref())?;
+        let answers = run_queries(
+            Self::NAME,
+            &self.corpus,
+            self.dense.as_ref(),
+            &plan,
+            simweb_dense::search,
+        )
+        .await?;
         let mut texts = Vec::with_capacity(answers.len());
         let mut data = Vec::with_capacity(answers.len());
         for (query, lang, hits) in answers {
@@ -338,7 +407,7 @@ mod tests {
     #[test]
     fn plan_validates_queries() {
         let config = SearchConfig::default();
-        let err = |args: Value| match plan("search", &args, &config) {
+        let err = |args: Value| match plan("search", &args, &config, None) {
             Err(ToolError::InvalidArguments { reason, .. }) => reason,
             other => panic!("{other:?}"),
         };
@@ -349,8 +418,17 @@ mod tests {
         assert!(err(json!({"query": ["ok", huge]})).contains("query 2 is 1048576 bytes"));
         assert!(err(json!({"query": "a", "top_k": 0})).contains("at least 1"));
         assert!(err(json!({"query": "a", "lang": "fr"})).contains("unknown variant `fr`"));
-        let ok = plan("search", &json!({"query": "a", "top_k": 1000}), &config).unwrap();
+        assert!(err(json!({"query": "a", "mode": "dense"})).contains("needs a dense index"));
+        assert!(err(json!({"query": "a", "mode": "vector"})).contains("unknown variant `vector`"));
+        let ok = plan(
+            "search",
+            &json!({"query": "a", "top_k": 1000}),
+            &config,
+            None,
+        )
+        .unwrap();
         assert_eq!(ok.top_k, 50);
         assert_eq!(ok.lang, LangChoice::Auto);
+        assert_eq!(ok.mode, SearchMode::Bm25);
     }
 }

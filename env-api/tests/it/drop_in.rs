@@ -384,3 +384,72 @@ async fn https_listener_serves_unmodified_python_clients() {
     assert!(error.contains("missing.pem"), "{error}");
     server.stop().await;
 }
+
+/// `mode` on `/retrieve` and on the search tool: dense and hybrid over a server started
+/// with the dense index; a clear 4xx where there is none or the mode is unknown.
+#[tokio::test]
+async fn retrieve_and_search_take_a_ranking_mode() {
+    let (_, dense_corpus, _) = simweb_testkit::dense_corpus();
+    let mut cfg = config();
+    cfg.dense.enabled = true;
+    let server = super::support::start_over(cfg, dense_corpus, false).await;
+    let query = "the blind pianist's record company in the fifties";
+    let mut firsts = Vec::new();
+    for mode in ["bm25", "dense", "hybrid"] {
+        let answer = body(
+            server
+                .post(
+                    "/retrieve",
+                    json!({"queries": [query], "topk": 3, "return_scores": true, "mode": mode}),
+                )
+                .await,
+        )
+        .await;
+        let hits = answer["result"][0].as_array().unwrap();
+        assert_eq!(hits.len(), 3, "{mode}: {answer}");
+        let scores: Vec<f64> = hits.iter().map(|h| h["score"].as_f64().unwrap()).collect();
+        assert!(
+            scores.windows(2).all(|w| w[0] >= w[1]),
+            "{mode}: {scores:?}"
+        );
+        firsts.push(hits[0]["document"]["id"].as_str().unwrap().to_string());
+    }
+    assert_ne!(
+        firsts[0], firsts[1],
+        "bm25 and dense rank this paraphrase differently"
+    );
+    // The search tool offers `mode` when a dense index is loaded, and caches per mode.
+    let tools = body(server.get("/v1/tools").await).await;
+    let search = tools["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["function"]["name"] == "search")
+        .unwrap();
+    assert_eq!(
+        search["function"]["parameters"]["properties"]["mode"]["enum"],
+        json!(["bm25", "dense", "hybrid"])
+    );
+    let call = |mode: &str| json!({"arguments": {"query": [query], "mode": mode}});
+    let dense = body(server.post("/v1/tools/search", call("dense")).await).await;
+    let bm25 = body(server.post("/v1/tools/search", call("bm25")).await).await;
+    assert_eq!(bm25["cached"], false, "another mode is another cache entry");
+    assert_ne!(dense["text"], bm25["text"]);
+    let unknown = server
+        .post("/retrieve", json!({"query": query, "mode": "semantic"}))
+        .await;
+    assert!(unknown.status().is_client_error());
+    let reason = unknown.text().await.unwrap();
+    assert!(reason.contains("semantic"), "{reason}");
+    server.stop().await;
+
+    // Without --dense, dense is refused with the way to get it.
+    let plain = start_with_python(config(), false).await;
+    let refused = plain
+        .post("/retrieve", json!({"query": "Albedo", "mode": "dense"}))
+        .await;
+    assert!(refused.status().is_client_error());
+    let reason = refused.text().await.unwrap();
+    assert!(reason.contains("dense index"), "{reason}");
+    plain.stop().await;
+}

@@ -74,7 +74,12 @@ pub async fn start(config: ServeConfig) -> TestServer {
     start_with_python(config, true).await
 }
 
-pub async fn start_with_python(mut config: ServeConfig, python: bool) -> TestServer {
+pub async fn start_with_python(config: ServeConfig, python: bool) -> TestServer {
+    start_over(config, corpus(), python).await
+}
+
+/// A server over `corpus` (e.g. the dense fixture's, with `config.dense.enabled`).
+pub async fn start_over(mut config: ServeConfig, corpus: Arc<Corpus>, python: bool) -> TestServer {
     let state = if config.state_dir.is_none() {
         let dir = tempfile::tempdir().unwrap();
         config.state_dir = Some(dir.path().to_path_buf());
@@ -83,7 +88,7 @@ pub async fn start_with_python(mut config: ServeConfig, python: bool) -> TestSer
         None
     };
     let sandbox = python.then(sandbox);
-    let server = Server::with_parts(config, corpus(), sandbox).unwrap();
+    let server = Server::with_parts(config, corpus, sandbox).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();

@@ -1,0 +1,291 @@
+//! Dense retrieval benchmark driver (scripts/bench.d/25-dense.sh runs it; numbers go to
+//! BENCHMARKS.md "Dense and hybrid retrieval").
+//!
+//! `quality --data DIR --qa FILE`: recall@5 and MRR@10 of page search in each mode
+//! (bm25, dense, hybrid) on two query sets: the hand-written QA set (questions with a
+//! gold title, English and Chinese) and descriptions generated from the corpus (each
+//! page's first sentence with every word of its title removed, the gold being the page:
+//! a paraphrase-like query BM25 cannot answer from the title).
+//! `latency --data DIR --qa FILE --rounds N`: p50/p99 of page search per mode over the
+//! same queries, modes interleaved per round.
+//! `embed --data DIR --limit N --texts OUT`: passages/s of the encoder on the first N
+//! passages (as `simweb index dense` batches them); writes the texts for the peer.
+//! `scan --rows N`: p50/p99 of the exact int8 scan over N synthetic unit vectors (its
+//! cost does not depend on what the vectors are).
+//! Every subcommand prints JSON lines.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde_json::json;
+use simweb_dense::{default_model_dir, search, DenseRetriever, Encoder, SearchMode};
+use simweb_wikidump::{Corpus, Lang, SearchQuery};
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn main() -> Res<()> {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("quality") => quality(&args),
+        Some("latency") => latency(&args),
+        Some("embed") => embed(&args),
+        Some("scan") => scan(&args),
+        _ => Err("usage: dense_bench quality|latency|embed|scan ...".into()),
+    }
+}
+
+struct Query {
+    set: &'static str,
+    lang: Lang,
+    text: String,
+    gold: String,
+}
+
+fn open(args: &[String]) -> Res<(Corpus, DenseRetriever)> {
+    let data = PathBuf::from(arg(args, "--data").ok_or("--data DIR")?);
+    let corpus = Corpus::open(&data)?;
+    let dense = DenseRetriever::open(&data, &default_model_dir(), Default::default(), None)?;
+    Ok((corpus, dense))
+}
+
+/// The QA set, then generated descriptions (up to `per_lang` per language).
+fn queries(corpus: &Corpus, qa: &str, per_lang: usize) -> Res<Vec<Query>> {
+    let mut out = Vec::new();
+    for line in std::io::BufReader::new(std::fs::File::open(qa)?).lines() {
+        let v: serde_json::Value = serde_json::from_str(&line?)?;
+        let lang = if v["lang"] == "zh" {
+            Lang::Zh
+        } else {
+            Lang::En
+        };
+        out.push(Query {
+            set: "qa",
+            lang,
+            text: v["q"].as_str().unwrap_or_default().to_string(),
+            gold: v["gold"].as_str().unwrap_or_default().to_string(),
+        });
+    }
+    let mut counts = std::collections::BTreeMap::new();
+    for id in corpus.doc_ids()? {
+        let Some(doc) = corpus.document_text(&id)? else {
+            continue;
+        };
+        let count = counts.entry(doc.lang).or_insert(0usize);
+        if *count >= per_lang {
+            continue;
+        }
+        let Some(lead) = simweb_wikidump::passages(&doc).into_iter().next() else {
+            continue;
+        };
+        if let Some(text) = description(&doc.title, &lead.text, doc.lang) {
+            *count += 1;
+            out.push(Query {
+                set: "description",
+                lang: doc.lang,
+                text,
+                gold: doc.title.clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The first sentence of `lead` without any word of `title` (or, in Chinese, any run
+/// of the title's characters), or `None` when too little is left to be a question.
+fn description(title: &str, lead: &str, lang: Lang) -> Option<String> {
+    match lang {
+        Lang::Zh => {
+            let sentence = lead.split('。').next()?;
+            let title_chars: std::collections::BTreeSet<char> = title.chars().collect();
+            let text: String = sentence
+                .chars()
+                .filter(|c| !title_chars.contains(c))
+                .take(60)
+                .collect();
+            (text.chars().count() >= 10).then_some(text)
+        }
+        _ => {
+            let sentence = lead.split(". ").next()?;
+            let title_words: std::collections::BTreeSet<String> = title
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_lowercase)
+                .collect();
+            let words: Vec<&str> = sentence
+                .split_whitespace()
+                .filter(|w| {
+                    let key: String = w
+                        .chars()
+                        .filter(|c| c.is_alphanumeric())
+                        .collect::<String>()
+                        .to_lowercase();
+                    !key.is_empty() && !title_words.contains(&key)
+                })
+                .take(30)
+                .collect();
+            (words.len() >= 6).then(|| words.join(" "))
+        }
+    }
+}
+
+const MODES: [SearchMode; 3] = [SearchMode::Bm25, SearchMode::Dense, SearchMode::Hybrid];
+
+fn quality(args: &[String]) -> Res<()> {
+    let (corpus, dense) = open(args)?;
+    let qa = arg(args, "--qa").ok_or("--qa FILE")?;
+    let per_lang: usize = arg(args, "--per-lang").map_or(Ok(150), |s| s.parse())?;
+    let qs = queries(&corpus, &qa, per_lang)?;
+    for mode in MODES {
+        for q in &qs {
+            let request = SearchQuery {
+                text: q.text.clone(),
+                top_k: 10,
+                lang: Some(q.lang),
+            };
+            let hits = search(&corpus, Some(&dense), &request, mode)?;
+            let rank = hits.iter().position(|h| h.title == q.gold).map(|r| r + 1);
+            println!(
+                "{}",
+                json!({"kind": "quality", "mode": mode.as_str(), "set": q.set,
+                       "lang": q.lang.code(), "rank": rank, "q": q.text, "gold": q.gold})
+            );
+        }
+    }
+    Ok(())
+}
+
+fn latency(args: &[String]) -> Res<()> {
+    let (corpus, dense) = open(args)?;
+    let qa = arg(args, "--qa").ok_or("--qa FILE")?;
+    let rounds: usize = arg(args, "--rounds").map_or(Ok(2), |s| s.parse())?;
+    let qs = queries(&corpus, &qa, 100)?;
+    for round in 0..rounds {
+        for mode in MODES {
+            let mut ms = Vec::with_capacity(qs.len());
+            for q in &qs {
+                let request = SearchQuery {
+                    text: q.text.clone(),
+                    top_k: 10,
+                    lang: Some(q.lang),
+                };
+                let t = Instant::now();
+                let hits = search(&corpus, Some(&dense), &request, mode)?;
+                ms.push(t.elapsed().as_secs_f64() * 1e3);
+                std::hint::black_box(hits);
+            }
+            println!(
+                "{}",
+                json!({"kind": "latency", "round": round, "mode": mode.as_str(),
+                       "passages": dense.index().len(), "ms": ms})
+            );
+        }
+    }
+    Ok(())
+}
+
+fn embed(args: &[String]) -> Res<()> {
+    let data = PathBuf::from(arg(args, "--data").ok_or("--data DIR")?);
+    let limit: usize = arg(args, "--limit").map_or(Ok(512), |s| s.parse())?;
+    let corpus = Corpus::open(&data)?;
+    let mut texts = Vec::new();
+    'pages: for id in corpus.doc_ids()? {
+        let Some(doc) = corpus.document_text(&id)? else {
+            continue;
+        };
+        for p in simweb_wikidump::passages(&doc) {
+            if texts.len() >= limit {
+                break 'pages;
+            }
+            texts.push(simweb_dense::build::passage_text(&doc.title, &p.text));
+        }
+    }
+    if let Some(path) = arg(args, "--texts") {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+        for t in &texts {
+            writeln!(f, "{}", serde_json::to_string(t)?)?;
+        }
+    }
+    let encoder = Encoder::load(&default_model_dir(), Default::default(), None)?;
+    let tokens: usize = texts
+        .iter()
+        .map(|t| {
+            encoder
+                .token_ids(t, simweb_dense::TextKind::Passage)
+                .map(|i| i.len())
+        })
+        .sum::<simweb_dense::Result<usize>>()?;
+    let t = Instant::now();
+    let vectors = simweb_dense::build::embed_sorted(&encoder, &texts)?;
+    let secs = t.elapsed().as_secs_f64();
+    std::hint::black_box(vectors);
+    println!(
+        "{}",
+        json!({"kind": "embed", "engine": "simweb (ONNX Runtime)", "passages": texts.len(),
+               "tokens": tokens, "seconds": secs, "per_sec": texts.len() as f64 / secs})
+    );
+    Ok(())
+}
+
+fn scan(args: &[String]) -> Res<()> {
+    let rows: usize = arg(args, "--rows").ok_or("--rows N")?.parse()?;
+    let dims = 384;
+    let dir = tempfile_dir()?;
+    // A deterministic xorshift stream of unit vectors.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    };
+    let mut unit = |n: usize| {
+        let v: Vec<f32> = (0..n).map(|_| next()).collect();
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.into_iter().map(|x| x / norm).collect::<Vec<f32>>()
+    };
+    let mut writer = simweb_dense::index::IndexWriter::create(&dir.join("dense"), dims)?;
+    for r in 0..rows {
+        let (row, scale) = simweb_dense::index::quantize(&unit(dims));
+        writer.push(&row, scale, 0, r as u32)?;
+    }
+    writer.finish(
+        &["synthetic".to_string()],
+        simweb_dense::IndexMeta {
+            format: simweb_dense::index::INDEX_FORMAT,
+            model: "synthetic".into(),
+            model_fingerprint: String::new(),
+            dims,
+            quantization: simweb_dense::index::QUANTIZATION.into(),
+            count: 0,
+            corpus_snapshot: String::new(),
+            index_id: String::new(),
+        },
+    )?;
+    let index = simweb_dense::DenseIndex::open(&dir)?;
+    let queries: Vec<Vec<f32>> = (0..200).map(|_| unit(dims)).collect();
+    for q in queries.iter().take(20) {
+        std::hint::black_box(index.search(q, 10));
+    }
+    let mut ms = Vec::new();
+    for q in &queries {
+        let t = Instant::now();
+        std::hint::black_box(index.search(q, 10));
+        ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    std::fs::remove_dir_all(&dir)?;
+    println!("{}", json!({"kind": "scan", "rows": rows, "ms": ms}));
+    Ok(())
+}
+
+fn tempfile_dir() -> Res<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("simweb-dense-scan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}

