@@ -31,6 +31,14 @@ pub struct IngestArgs {
     #[arg(long = "multistream-index")]
     pub multistream_indexes: Vec<PathBuf>,
     /// Input files; format detected from content. Several inputs make one corpus.
+    /// Also embed every passage into the dense index (as `simweb index dense` does
+    /// afterwards; the corpus is published first, so an interrupted embedding loses no
+    /// ingest and resumes with `simweb index dense`).
+    #[arg(long)]
+    pub dense: bool,
+    /// The embedding model for --dense (default: what `make setup` writes).
+    #[arg(long, env = "SIMWEB_DENSE_MODEL", requires = "dense")]
+    pub dense_model: Option<PathBuf>,
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
 }
@@ -76,6 +84,16 @@ pub fn run(args: IngestArgs) -> anyhow::Result<()> {
         )
     })?;
     eprint!("{}", report.summary());
+    if args.dense {
+        let corpus = simweb_wikidump::Corpus::open(&report.out)
+            .with_context(|| format!("cannot open the new corpus {}", report.out.display()))?;
+        let dense =
+            super::index::build_dense(&corpus, args.dense_model, Default::default(), None, false)?;
+        eprintln!(
+            "dense index {}: {} passages in {:.1} s",
+            dense.meta.index_id, dense.passages, dense.seconds
+        );
+    }
     println!("{}", report.out.display());
     Ok(())
 }

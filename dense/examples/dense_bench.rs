@@ -10,8 +10,10 @@
 //! same queries, modes interleaved per round.
 //! `embed --data DIR --limit N --texts OUT`: passages/s of the encoder on the first N
 //! passages (as `simweb index dense` batches them); writes the texts for the peer.
-//! `scan --rows N`: p50/p99 of the exact int8 scan over N synthetic unit vectors (its
-//! cost does not depend on what the vectors are).
+//! `twostage --data DIR --qa FILE`: recall@10 of the two-stage search against the exact
+//! scan, per candidate count, on the corpus's real vectors.
+//! `scan --rows N`: p50/p99 of the default search and of the exact scan over N synthetic
+//! unit vectors (cost, not recall: random vectors have no neighbours worth finding).
 //! Every subcommand prints JSON lines.
 
 use std::io::{BufRead, Write};
@@ -37,12 +39,13 @@ fn main() -> Res<()> {
         Some("latency") => latency(&args),
         Some("embed") => embed(&args),
         Some("scan") => scan(&args),
+        Some("twostage") => twostage(&args),
         _ => Err("usage: dense_bench quality|latency|embed|scan ...".into()),
     }
 }
 
 struct Query {
-    set: &'static str,
+    set: String,
     lang: Lang,
     text: String,
     gold: String,
@@ -55,22 +58,33 @@ fn open(args: &[String]) -> Res<(Corpus, DenseRetriever)> {
     Ok((corpus, dense))
 }
 
-/// The QA set, then generated descriptions (up to `per_lang` per language).
-fn queries(corpus: &Corpus, qa: &str, per_lang: usize) -> Res<Vec<Query>> {
+/// Every `--qa` file's queries (`set` from each line, else "qa"), then generated
+/// descriptions (up to `per_lang` per language).
+fn queries(corpus: &Corpus, args: &[String], per_lang: usize) -> Res<Vec<Query>> {
     let mut out = Vec::new();
-    for line in std::io::BufReader::new(std::fs::File::open(qa)?).lines() {
-        let v: serde_json::Value = serde_json::from_str(&line?)?;
-        let lang = if v["lang"] == "zh" {
-            Lang::Zh
-        } else {
-            Lang::En
-        };
-        out.push(Query {
-            set: "qa",
-            lang,
-            text: v["q"].as_str().unwrap_or_default().to_string(),
-            gold: v["gold"].as_str().unwrap_or_default().to_string(),
-        });
+    let files: Vec<&String> = args
+        .windows(2)
+        .filter(|w| w[0] == "--qa")
+        .map(|w| &w[1])
+        .collect();
+    if files.is_empty() {
+        return Err("--qa FILE (repeatable)".into());
+    }
+    for file in files {
+        for line in std::io::BufReader::new(std::fs::File::open(file)?).lines() {
+            let v: serde_json::Value = serde_json::from_str(&line?)?;
+            let lang = if v["lang"] == "zh" {
+                Lang::Zh
+            } else {
+                Lang::En
+            };
+            out.push(Query {
+                set: v["set"].as_str().unwrap_or("qa").to_string(),
+                lang,
+                text: v["q"].as_str().unwrap_or_default().to_string(),
+                gold: v["gold"].as_str().unwrap_or_default().to_string(),
+            });
+        }
     }
     let mut counts = std::collections::BTreeMap::new();
     for id in corpus.doc_ids()? {
@@ -87,7 +101,7 @@ fn queries(corpus: &Corpus, qa: &str, per_lang: usize) -> Res<Vec<Query>> {
         if let Some(text) = description(&doc.title, &lead.text, doc.lang) {
             *count += 1;
             out.push(Query {
-                set: "description",
+                set: "description".to_string(),
                 lang: doc.lang,
                 text,
                 gold: doc.title.clone(),
@@ -139,9 +153,8 @@ const MODES: [SearchMode; 3] = [SearchMode::Bm25, SearchMode::Dense, SearchMode:
 
 fn quality(args: &[String]) -> Res<()> {
     let (corpus, dense) = open(args)?;
-    let qa = arg(args, "--qa").ok_or("--qa FILE")?;
     let per_lang: usize = arg(args, "--per-lang").map_or(Ok(150), |s| s.parse())?;
-    let qs = queries(&corpus, &qa, per_lang)?;
+    let qs = queries(&corpus, args, per_lang)?;
     for mode in MODES {
         for q in &qs {
             let request = SearchQuery {
@@ -163,9 +176,8 @@ fn quality(args: &[String]) -> Res<()> {
 
 fn latency(args: &[String]) -> Res<()> {
     let (corpus, dense) = open(args)?;
-    let qa = arg(args, "--qa").ok_or("--qa FILE")?;
     let rounds: usize = arg(args, "--rounds").map_or(Ok(2), |s| s.parse())?;
-    let qs = queries(&corpus, &qa, 100)?;
+    let qs = queries(&corpus, args, 100)?;
     for round in 0..rounds {
         for mode in MODES {
             let mut ms = Vec::with_capacity(qs.len());
@@ -186,6 +198,37 @@ fn latency(args: &[String]) -> Res<()> {
                        "passages": dense.index().len(), "ms": ms})
             );
         }
+    }
+    Ok(())
+}
+
+/// Recall@10 of the two-stage search against the exact scan, per candidate count, on
+/// the corpus's own vectors and the quality queries.
+fn twostage(args: &[String]) -> Res<()> {
+    let (corpus, dense) = open(args)?;
+    let qs = queries(&corpus, args, 150)?;
+    let index = dense.index();
+    let mut vectors = Vec::new();
+    for q in &qs {
+        vectors.push(
+            dense
+                .encoder()
+                .embed(&[q.text.as_str()], simweb_dense::TextKind::Query)?,
+        );
+    }
+    for candidates in [20, 50, 100, 200, 400, 800] {
+        let (mut found, mut total) = (0, 0);
+        for v in &vectors {
+            let exact = index.search_exact(v, 10);
+            let two = index.search_two_stage_with(v, 10, candidates);
+            found += two.iter().filter(|h| exact.contains(h)).count();
+            total += exact.len();
+        }
+        println!(
+            "{}",
+            json!({"kind": "twostage", "rows": index.len(), "candidates": candidates,
+                   "queries": vectors.len(), "recall_at_10": found as f64 / total as f64})
+        );
     }
     Ok(())
 }
@@ -273,14 +316,26 @@ fn scan(args: &[String]) -> Res<()> {
     for q in queries.iter().take(20) {
         std::hint::black_box(index.search(q, 10));
     }
-    let mut ms = Vec::new();
+    // Interleaved per query: the default search (two-stage from 50 K rows), then exact.
+    let (mut ms, mut exact_ms) = (Vec::new(), Vec::new());
     for q in &queries {
         let t = Instant::now();
         std::hint::black_box(index.search(q, 10));
         ms.push(t.elapsed().as_secs_f64() * 1e3);
+        let t = Instant::now();
+        std::hint::black_box(index.search_exact(q, 10));
+        exact_ms.push(t.elapsed().as_secs_f64() * 1e3);
     }
     std::fs::remove_dir_all(&dir)?;
-    println!("{}", json!({"kind": "scan", "rows": rows, "ms": ms}));
+    let stage = if rows >= simweb_dense::index::TWO_STAGE_MIN_ROWS {
+        "two-stage"
+    } else {
+        "exact"
+    };
+    println!(
+        "{}",
+        json!({"kind": "scan", "rows": rows, "stage": stage, "ms": ms, "exact_ms": exact_ms})
+    );
     Ok(())
 }
 

