@@ -4,8 +4,9 @@
 //! and embedded in chunks of [`CHUNK_ROWS`]. Each finished chunk is a file in
 //! `<data>/dense.build/`, so a build that is stopped (Ctrl-C, a crash, a full disk)
 //! resumes at the first missing chunk. When all chunks exist they are concatenated into
-//! `<data>/dense.new/`, which replaces `<data>/dense` by rename; readers see the old
-//! index or the new one, never a mix.
+//! `<data>/dense.new/`, renamed to `<data>/dense-<index_id>/`, and the `<data>/dense`
+//! symlink is swapped to it by one rename; readers see the old index or the new one,
+//! never a mix.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -141,7 +142,7 @@ pub fn build_with(
             index_id: String::new(),
         },
     )?;
-    publish(&data_dir, &new_dir)?;
+    publish(&data_dir, &new_dir, &meta.index_id)?;
     std::fs::remove_dir_all(&build_dir).map_err(|e| DenseError::file(&build_dir, e))?;
     Ok(BuildReport {
         passages: total,
@@ -273,20 +274,33 @@ fn read_chunk(path: &Path, dims: usize) -> Result<Vec<ChunkRow>> {
         .collect())
 }
 
-/// Replaces `<data>/dense` with `new_dir` by renames: the old index is moved aside
-/// first and deleted after, so a crash leaves one whole index (old or new) in place.
-fn publish(data_dir: &Path, new_dir: &Path) -> Result<()> {
-    let live = DenseIndex::dir(data_dir);
-    let old = data_dir.join(format!("{INDEX_DIR}.old"));
-    if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(|e| DenseError::file(&old, e))?;
+/// Publishes `new_dir` as `<data>/dense-<index_id>` and points the `<data>/dense`
+/// symlink at it with one rename (atomic: a reader opens the old index or the new one,
+/// never a mix or nothing). Then the other `dense-*` directories are removed; a server
+/// still mapping the old files keeps reading them until it closes them.
+fn publish(data_dir: &Path, new_dir: &Path, index_id: &str) -> Result<()> {
+    let target_name = format!("{INDEX_DIR}-{index_id}");
+    let target = data_dir.join(&target_name);
+    if target.exists() {
+        std::fs::remove_dir_all(&target).map_err(|e| DenseError::file(&target, e))?;
     }
-    if live.exists() {
-        std::fs::rename(&live, &old).map_err(|e| DenseError::file(&live, e))?;
+    std::fs::rename(new_dir, &target).map_err(|e| DenseError::file(&target, e))?;
+    let link = DenseIndex::dir(data_dir);
+    let tmp_link = data_dir.join(format!("{INDEX_DIR}.link"));
+    let _ = std::fs::remove_file(&tmp_link);
+    std::os::unix::fs::symlink(&target_name, &tmp_link)
+        .map_err(|e| DenseError::file(&tmp_link, e))?;
+    if link.is_dir() && !link.is_symlink() {
+        // An index published by a directory rename (an older build): replace it.
+        std::fs::remove_dir_all(&link).map_err(|e| DenseError::file(&link, e))?;
     }
-    std::fs::rename(new_dir, &live).map_err(|e| DenseError::file(&live, e))?;
-    if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(|e| DenseError::file(&old, e))?;
+    std::fs::rename(&tmp_link, &link).map_err(|e| DenseError::file(&link, e))?;
+    let entries = std::fs::read_dir(data_dir).map_err(|e| DenseError::file(data_dir, e))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(&format!("{INDEX_DIR}-")) && name != target_name {
+            std::fs::remove_dir_all(entry.path()).map_err(|e| DenseError::file(entry.path(), e))?;
+        }
     }
     Ok(())
 }

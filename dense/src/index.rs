@@ -1,5 +1,6 @@
-//! The vector index in a data dir: `<data>/dense/`, one row per passage, in the
-//! corpus's passage order (pages in doc-id order, passages in page order).
+//! The vector index in a data dir: `<data>/dense/` (a symlink to the published
+//! `dense-<index_id>/`), one row per passage, in the corpus's passage order (pages in
+//! doc-id order, passages in page order).
 //!
 //! ```text
 //! dense.json    what built it (model fingerprint, dims, quantization, corpus snapshot)

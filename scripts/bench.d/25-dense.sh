@@ -48,7 +48,7 @@ if [ ! -f "$data/dense/dense.json" ]; then
 else
   "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); print(json.dumps({"kind":"build","passages":r["passages"],"seconds":r["seconds"]}))' "$work/build.json" >>"$results"
 fi
-echo "{\"kind\": \"bytes\", \"dense\": $(du -sb "$data/dense" | cut -f1), \"vectors\": $(stat -c %s "$data/dense/vectors.i8")}" >>"$results"
+echo "{\"kind\": \"bytes\", \"dense\": $(du -sbL "$data/dense" | cut -f1), \"vectors\": $(stat -c %s "$data/dense/vectors.i8")}" >>"$results"
 
 "$bench" quality --data "$data" --qa wikidump/tests/data/qa.jsonl --qa scripts/bench/paraphrase.jsonl >>"$results"
 "$bench" latency --data "$data" --qa wikidump/tests/data/qa.jsonl --rounds "$rounds" >>"$results"

@@ -330,6 +330,14 @@ fn ingest_dense_then_search_every_mode() {
     let again: Value =
         serde_json::from_str(&ok(&["index", "dense", "--data", &data_s, "--json"])).unwrap();
     assert_eq!(again["meta"], meta);
+    // Published by swapping the `dense` symlink; the replaced directory is gone.
+    assert!(data.join("dense").is_symlink());
+    let published: Vec<String> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("dense"))
+        .collect();
+    assert_eq!(published.len(), 2, "{published:?}");
 
     let plain = simweb_testkit::corpus_dir(simweb_testkit::Sample::RayCharles);
     let out = simweb(&[
