@@ -88,6 +88,13 @@ def test_retrieve_returns_scored_passages(client: simweb.Client) -> None:
     assert 1 <= len(passages) <= 3
     assert passages[0].title == "Albedo" and passages[0].score is not None
     assert passages[0].text and passages[0].id.startswith("enwiki")
+    # `mode`: bm25 is what this server (started without --dense) ranks by anyway;
+    # dense is refused with the way to enable it.
+    (same,) = client.retrieve("Albedo of snow", topk=3, mode="bm25")
+    assert [p.id for p in same] == [p.id for p in passages]
+    with pytest.raises(simweb.APIError) as refused:
+        client.retrieve("Albedo of snow", mode="dense")
+    assert refused.value.status == 422 and "dense index" in refused.value.message
 
 
 def test_errors_carry_status_kind_and_message(client: simweb.Client) -> None:

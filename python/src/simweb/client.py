@@ -14,7 +14,7 @@ import asyncio
 import os
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -124,6 +124,19 @@ def _tool_body(arguments: Mapping[str, Any] | None, extra: Mapping[str, Any]) ->
 
 def _as_list(value: str | Sequence[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
+
+
+SearchMode = Literal["bm25", "dense", "hybrid"]
+"""How ``/retrieve`` ranks: keywords, embeddings (multilingual-e5-small) or both fused."""
+
+
+def _retrieve_body(
+    queries: str | Sequence[str], topk: int, return_scores: bool, mode: SearchMode | None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"queries": _as_list(queries), "topk": topk, "return_scores": return_scores}
+    if mode is not None:
+        body["mode"] = mode
+    return body
 
 
 def _search_args(query: str | Sequence[str], top_k: int | None, lang: str | None) -> dict[str, Any]:
@@ -315,10 +328,18 @@ class Client(_Common):
         body = self.request("POST", "/v1/tools:batch", _batch_body(calls))
         return [BatchItem.from_json(item) for item in body["results"]]
 
-    def retrieve(self, queries: str | Sequence[str], *, topk: int = 3, return_scores: bool = True) -> list[list[Passage]]:
-        """Search-R1's ``POST /retrieve``: whole passages per query."""
-        body = {"queries": _as_list(queries), "topk": topk, "return_scores": return_scores}
-        return _passages(self.request("POST", "/retrieve", body))
+    def retrieve(
+        self,
+        queries: str | Sequence[str],
+        *,
+        topk: int = 3,
+        return_scores: bool = True,
+        mode: SearchMode | None = None,
+    ) -> list[list[Passage]]:
+        """Search-R1's ``POST /retrieve``: whole passages per query. ``mode`` ranks by
+        ``bm25``, ``dense`` or ``hybrid`` (the last two need a server started with
+        ``--dense``); ``None`` leaves it to the server's default."""
+        return _passages(self.request("POST", "/retrieve", _retrieve_body(queries, topk, return_scores, mode)))
 
     # -- episodes -----------------------------------------------------------------
     def create_episode(
@@ -436,8 +457,15 @@ class AsyncClient(_Common):
         body = await self.request("POST", "/v1/tools:batch", _batch_body(calls))
         return [BatchItem.from_json(item) for item in body["results"]]
 
-    async def retrieve(self, queries: str | Sequence[str], *, topk: int = 3, return_scores: bool = True) -> list[list[Passage]]:
-        body = {"queries": _as_list(queries), "topk": topk, "return_scores": return_scores}
+    async def retrieve(
+        self,
+        queries: str | Sequence[str],
+        *,
+        topk: int = 3,
+        return_scores: bool = True,
+        mode: SearchMode | None = None,
+    ) -> list[list[Passage]]:
+        body = _retrieve_body(queries, topk, return_scores, mode)
         return _passages(await self.request("POST", "/retrieve", body))
 
     async def create_episode(
