@@ -84,37 +84,41 @@ pub fn build_with(
     };
     prepare_build_dir(&build_dir, &key)?;
 
-    // The passage list: (page index, ordinal, text). Texts are re-read per chunk so a
-    // corpus of millions of passages is never all in memory.
+    // One pass over the pages, each read once: every `chunk_rows` passages make a chunk,
+    // embedded unless an earlier run already wrote its file. The manifest's passage count
+    // only sizes the progress bar.
     let pages = corpus.doc_ids()?;
-    let mut order: Vec<(u32, u32)> = Vec::new();
+    let expected = corpus.manifest().totals.passages as usize;
+    let mut chunk = Chunk::default();
+    let (mut chunks, mut total, mut embedded) = (0, 0, 0);
+    let mut finish_chunk = |chunk: &mut Chunk, total: usize| -> Result<()> {
+        let path = chunk_path(&build_dir, chunks);
+        if !path.is_file() {
+            let vectors = embed_sorted(encoder, &chunk.texts)?;
+            write_chunk(&path, &chunk.rows, &vectors, encoder.dims())?;
+            embedded += chunk.rows.len();
+            tracing::info!(chunk = chunks, done = total, "embedded a chunk of passages");
+        }
+        chunks += 1;
+        progress(total, expected.max(total));
+        *chunk = Chunk::default();
+        Ok(())
+    };
     for (page, doc_id) in pages.iter().enumerate() {
         let doc = corpus.document_text(doc_id)?.ok_or_else(|| {
             DenseError::Mismatch(format!("page {doc_id} vanished from the store"))
         })?;
-        let n = simweb_wikidump::passages(&doc).len();
-        order.extend((0..n as u32).map(|ordinal| (page as u32, ordinal)));
-    }
-    let total = order.len();
-    let mut embedded = 0;
-    for (chunk_no, rows) in order.chunks(chunk_rows).enumerate() {
-        let path = chunk_path(&build_dir, chunk_no);
-        if !path.is_file() {
-            let texts = chunk_texts(corpus, &pages, rows)?;
-            let vectors = embed_sorted(encoder, &texts)?;
-            write_chunk(&path, rows, &vectors, encoder.dims())?;
-            embedded += rows.len();
-            tracing::info!(
-                chunk = chunk_no,
-                done = chunk_no * chunk_rows + rows.len(),
-                total,
-                "embedded a chunk of passages"
-            );
+        for passage in simweb_wikidump::passages(&doc) {
+            chunk.rows.push((page as u32, passage.ordinal));
+            chunk.texts.push(passage_text(&doc.title, &passage.text));
+            total += 1;
+            if chunk.rows.len() == chunk_rows {
+                finish_chunk(&mut chunk, total)?;
+            }
         }
-        progress((chunk_no * chunk_rows + rows.len()).min(total), total);
     }
-    if total == 0 {
-        progress(0, 0);
+    if !chunk.rows.is_empty() || total == 0 {
+        finish_chunk(&mut chunk, total)?;
     }
 
     // Concatenate the chunks into a fresh directory, then swap it in.
@@ -124,7 +128,7 @@ pub fn build_with(
     }
     let dims = encoder.dims();
     let mut writer = IndexWriter::create(&new_dir, dims)?;
-    for chunk_no in 0..total.div_ceil(chunk_rows) {
+    for chunk_no in 0..chunks {
         for (page, ordinal, scale, row) in read_chunk(&chunk_path(&build_dir, chunk_no), dims)? {
             writer.push(&row, scale, page, ordinal)?;
         }
@@ -174,28 +178,11 @@ fn chunk_path(build_dir: &Path, chunk_no: usize) -> PathBuf {
     build_dir.join(format!("chunk-{chunk_no:06}.bin"))
 }
 
-fn chunk_texts(corpus: &Corpus, pages: &[String], rows: &[(u32, u32)]) -> Result<Vec<String>> {
-    let mut texts = Vec::with_capacity(rows.len());
-    let mut current: Option<(u32, String, Vec<simweb_wikidump::Passage>)> = None;
-    for &(page, ordinal) in rows {
-        if current.as_ref().is_none_or(|(p, _, _)| *p != page) {
-            let doc_id = &pages[page as usize];
-            let doc = corpus.document_text(doc_id)?.ok_or_else(|| {
-                DenseError::Mismatch(format!("page {doc_id} vanished from the store"))
-            })?;
-            let passages = simweb_wikidump::passages(&doc);
-            current = Some((page, doc.title, passages));
-        }
-        let (_, title, passages) = current.as_ref().expect("set above");
-        let passage = passages.get(ordinal as usize).ok_or_else(|| {
-            DenseError::Mismatch(format!(
-                "page {} lost passage {ordinal}",
-                pages[page as usize]
-            ))
-        })?;
-        texts.push(passage_text(title, &passage.text));
-    }
-    Ok(texts)
+/// The passages of one chunk: (page index, ordinal) and the text embedded for each.
+#[derive(Default)]
+struct Chunk {
+    rows: Vec<(u32, u32)>,
+    texts: Vec<String>,
 }
 
 /// Embeds `texts` in batches of similar token length; returns one vector per text, in

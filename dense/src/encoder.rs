@@ -88,9 +88,14 @@ impl Encoder {
         let tokenizer_path = dir.join("tokenizer.json");
         let mut hasher = Sha256::new();
         for path in [&model, &tokenizer_path] {
-            let bytes = std::fs::read(path).map_err(|e| DenseError::file(path, e))?;
-            hasher.update((bytes.len() as u64).to_le_bytes());
-            hasher.update(&bytes);
+            // Streamed: the graph is ~200 MB and ONNX Runtime reads it again itself.
+            let mut file = std::fs::File::open(path).map_err(|e| DenseError::file(path, e))?;
+            let len = file
+                .metadata()
+                .map_err(|e| DenseError::file(path, e))?
+                .len();
+            hasher.update(len.to_le_bytes());
+            std::io::copy(&mut file, &mut hasher).map_err(|e| DenseError::file(path, e))?;
         }
         let fingerprint = hex::encode(hasher.finalize());
         let mut tokenizer = Tokenizer::from_file(&tokenizer_path)

@@ -91,6 +91,25 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| DenseError::file(path, e))
 }
 
+/// A file's size must be what `dense.json` implies.
+fn expect_len(path: &Path, got: usize, want: usize) -> Result<()> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(DenseError::file(
+            path,
+            format!("{got} bytes, dense.json implies {want} (truncated or foreign file)"),
+        ))
+    }
+}
+
+/// Reads `path`, which must be `want` bytes long.
+fn read_sized(path: &Path, want: usize) -> Result<Vec<u8>> {
+    let bytes = read(path)?;
+    expect_len(path, bytes.len(), want)?;
+    Ok(bytes)
+}
+
 impl DenseIndex {
     pub fn dir(data_dir: &Path) -> PathBuf {
         data_dir.join(INDEX_DIR)
@@ -129,46 +148,25 @@ impl DenseIndex {
         let file =
             std::fs::File::open(&vectors_path).map_err(|e| DenseError::file(&vectors_path, e))?;
         // SAFETY: the index files are published once and never written in place (a rebuild
-        // writes a new directory and renames it), so the mapping does not change under us.
+        // writes a new directory and swaps the `dense` symlink), so the mapping does not change under us.
         let vectors =
             unsafe { Mmap::map(&file) }.map_err(|e| DenseError::file(&vectors_path, e))?;
-        let expect = |path: &Path, got: usize, want: usize| -> Result<()> {
-            if got == want {
-                Ok(())
-            } else {
-                Err(DenseError::file(
-                    path,
-                    format!("{got} bytes, dense.json implies {want} (truncated or foreign file)"),
-                ))
-            }
-        };
-        expect(&vectors_path, vectors.len(), meta.count * meta.dims)?;
-        let scales_path = dir.join("scales.f32");
-        let raw = read(&scales_path)?;
-        expect(&scales_path, raw.len(), meta.count * 4)?;
-        let scales = raw
+        expect_len(&vectors_path, vectors.len(), meta.count * meta.dims)?;
+        let words = meta.dims.div_ceil(64);
+        let scales = read_sized(&dir.join("scales.f32"), meta.count * 4)?
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
-        let mean_path = dir.join("mean.f32");
-        let raw = read(&mean_path)?;
-        expect(&mean_path, raw.len(), meta.dims * 4)?;
-        let mean = raw
+        let mean = read_sized(&dir.join("mean.f32"), meta.dims * 4)?
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
-        let bits_path = dir.join("bits.bin");
-        let raw = read(&bits_path)?;
-        let row_bytes = meta.dims.div_ceil(64) * 8;
-        expect(&bits_path, raw.len(), meta.count * row_bytes)?;
-        let bits = raw
+        let bits = read_sized(&dir.join("bits.bin"), meta.count * words * 8)?
             .chunks_exact(8)
             .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
             .collect();
         let keys_path = dir.join("keys.bin");
-        let raw = read(&keys_path)?;
-        expect(&keys_path, raw.len(), meta.count * 8)?;
-        let keys: Vec<(u32, u32)> = raw
+        let keys: Vec<(u32, u32)> = read_sized(&keys_path, meta.count * 8)?
             .chunks_exact(8)
             .map(|c| {
                 (
@@ -188,7 +186,7 @@ impl DenseIndex {
             ));
         }
         Ok(DenseIndex {
-            words: meta.dims.div_ceil(64),
+            words,
             meta,
             vectors,
             bits,

@@ -63,6 +63,12 @@ impl ToolboxSpec {
     /// snapshot (what replay records and results are keyed by) is the corpus's, plus the
     /// dense index's id when one is attached, since it ranks too.
     pub fn build(self) -> Result<Toolbox, SetupError> {
+        if self.dense.is_none() && self.tools.search.default_mode != SearchMode::Bm25 {
+            return Err(SetupError::Config(format!(
+                "tools.search.default_mode = {:?} needs a dense index (serve with --dense)",
+                self.tools.search.default_mode.as_str()
+            )));
+        }
         let snapshot = match &self.dense {
             Some(dense) => format!(
                 "{}+dense-{}",
@@ -72,12 +78,6 @@ impl ToolboxSpec {
             None => self.corpus.snapshot_id().to_string(),
         };
         let mut toolbox = Toolbox::new(&snapshot, self.layers)?;
-        if self.dense.is_none() && self.tools.search.default_mode != SearchMode::Bm25 {
-            return Err(SetupError::Config(format!(
-                "tools.search.default_mode = {:?} needs a dense index (serve with --dense)",
-                self.tools.search.default_mode.as_str()
-            )));
-        }
         register_corpus_tools(&mut toolbox, self.corpus, self.dense, &self.tools);
         if let Some((sandbox, opts)) = self.python {
             python::register(&mut toolbox, PythonTool::new(sandbox, opts));

@@ -14,7 +14,7 @@ use simweb_dense::DenseRetriever;
 use simweb_wikidump::{Corpus, PassageHit};
 
 use crate::error::ToolError;
-use crate::search::{mode_schema, plan, run_queries, SearchConfig};
+use crate::search::{plan, run_queries, SearchConfig};
 use crate::tool::{CallContext, Tool, ToolOutput};
 
 /// The `retrieve` tool.
@@ -91,26 +91,16 @@ impl Tool for RetrieveTool {
     }
 
     fn schema(&self) -> Value {
-        let mut schema = retrieve_schema();
-        if self.dense.is_some() {
-            schema["function"]["parameters"]["properties"]["mode"] =
-                mode_schema(self.config.default_mode);
-        }
-        schema
+        self.config
+            .offer_mode(retrieve_schema(), self.dense.as_deref())
     }
 
     fn config_version(&self) -> String {
-        let ranking = match &self.dense {
-            Some(d) => format!(
-                "-{}-dense{}",
-                self.config.default_mode,
-                d.index().meta().index_id
-            ),
-            None => String::new(),
-        };
         format!(
-            "retrieve/1/k{}-max{}{ranking}",
-            self.config.default_top_k, self.config.max_top_k
+            "retrieve/1/k{}-max{}{}",
+            self.config.default_top_k,
+            self.config.max_top_k,
+            self.config.ranking(self.dense.as_deref())
         )
     }
 

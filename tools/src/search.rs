@@ -50,16 +50,34 @@ impl SearchConfig {
     /// (default mode, dense index) is named only when a dense index is attached, so a
     /// BM25-only server keeps the versions (and replay records) it always had.
     fn fingerprint(&self, dense: Option<&DenseRetriever>) -> String {
-        let ranking = match dense {
-            Some(d) => format!("-{}-dense{}", self.default_mode, d.index().meta().index_id),
-            None => String::new(),
-        };
         format!(
-            "k{}-max{}-src{}{ranking}",
+            "k{}-max{}-src{}{}",
             self.default_top_k,
             self.max_top_k,
-            self.source_label.as_deref().unwrap_or("-")
+            self.source_label.as_deref().unwrap_or("-"),
+            self.ranking(dense)
         )
+    }
+
+    /// The config-version suffix naming the ranking: empty without a dense index.
+    pub(crate) fn ranking(&self, dense: Option<&DenseRetriever>) -> String {
+        match dense {
+            Some(d) => format!("-{}-dense{}", self.default_mode, d.index().meta().index_id),
+            None => String::new(),
+        }
+    }
+
+    /// Adds the `mode` argument to a tool schema where a dense index is attached (a
+    /// BM25-only server keeps Tongyi's prompt as it was).
+    pub(crate) fn offer_mode(&self, mut schema: Value, dense: Option<&DenseRetriever>) -> Value {
+        if dense.is_some() {
+            schema["function"]["parameters"]["properties"]["mode"] = json!({
+                "type": "string",
+                "enum": ["bm25", "dense", "hybrid"],
+                "description": format!("Ranking: bm25 (keywords), dense (meaning, multilingual-e5) or hybrid (both, reciprocal-rank fusion). Default {}.", self.default_mode)
+            });
+        }
+        schema
     }
 }
 
@@ -273,16 +291,6 @@ impl SearchTool {
     }
 }
 
-/// The `mode` argument's schema, offered only where a dense index is attached (a
-/// BM25-only server keeps Tongyi's prompt as it was).
-pub(crate) fn mode_schema(default: SearchMode) -> Value {
-    json!({
-        "type": "string",
-        "enum": ["bm25", "dense", "hybrid"],
-        "description": format!("Ranking: bm25 (keywords), dense (meaning, multilingual-e5) or hybrid (both, reciprocal-rank fusion). Default {default}.")
-    })
-}
-
 /// Tongyi's schema (RECIPES.md §4), with the optional `top_k` and `lang` added.
 pub fn search_schema() -> Value {
     json!({
@@ -323,12 +331,8 @@ impl Tool for SearchTool {
     }
 
     fn schema(&self) -> Value {
-        let mut schema = search_schema();
-        if self.dense.is_some() {
-            schema["function"]["parameters"]["properties"]["mode"] =
-                mode_schema(self.config.default_mode);
-        }
-        schema
+        self.config
+            .offer_mode(search_schema(), self.dense.as_deref())
     }
 
     fn config_version(&self) -> String {
