@@ -103,11 +103,12 @@ pub struct FactGraph {
 }
 
 impl FactGraph {
-    /// The graph of `corpus`: read from `<data>/tasks/facts-v{N}.json` when it was built
-    /// for this snapshot, else built and cached there (a read-only data dir only loses
-    /// the cache).
-    pub fn load_or_build(corpus: &Corpus) -> Result<FactGraph, TaskError> {
-        let path = cache_path(corpus.data_dir());
+    /// The graph of `corpus`: read from `<cache>/facts/<snapshot id>.v{N}.json` when
+    /// that holds this snapshot's graph, else built and cached there. The cache lives
+    /// outside the data dir, which is published once and never written again (several
+    /// processes may have it open); an unwritable cache only costs the rebuild.
+    pub fn load_or_build(corpus: &Corpus, cache_dir: &Path) -> Result<FactGraph, TaskError> {
+        let path = cache_path(cache_dir, corpus.snapshot_id());
         if let Ok(file) = std::fs::File::open(&path) {
             match serde_json::from_reader::<_, FactGraph>(std::io::BufReader::new(file)) {
                 Ok(g) if g.version == FACTS_VERSION && g.snapshot_id == corpus.snapshot_id() => {
@@ -278,10 +279,11 @@ pub struct GraphStats {
     pub aliases: usize,
 }
 
-fn cache_path(data_dir: &Path) -> PathBuf {
-    data_dir
-        .join("tasks")
-        .join(format!("facts-v{FACTS_VERSION}.json"))
+/// Where `snapshot_id`'s graph is cached under `cache_dir`.
+pub fn cache_path(cache_dir: &Path, snapshot_id: &str) -> PathBuf {
+    cache_dir
+        .join("facts")
+        .join(format!("{snapshot_id}.v{FACTS_VERSION}.json"))
 }
 
 fn write_atomically(path: &Path, graph: &FactGraph) -> std::io::Result<()> {

@@ -39,6 +39,10 @@ pub struct SynthArgs {
     /// The model name sent to `--paraphrase`.
     #[arg(long, default_value = "default")]
     pub paraphrase_model: String,
+    /// Where the fact graph is cached, keyed by snapshot id (the data dir is never
+    /// written) [default: $SIMWEB_CACHE, else ~/.cache/simweb].
+    #[arg(long, env = "SIMWEB_CACHE")]
+    pub cache: Option<PathBuf>,
 }
 
 pub fn run(args: SynthArgs) -> anyhow::Result<()> {
@@ -58,7 +62,8 @@ pub fn run(args: SynthArgs) -> anyhow::Result<()> {
         }
     };
     let started = Instant::now();
-    let graph = FactGraph::load_or_build(&corpus).context("building the fact graph")?;
+    let cache = simweb_sandbox::Paths::resolve(None, args.cache.as_deref()).cache;
+    let graph = FactGraph::load_or_build(&corpus, &cache).context("building the fact graph")?;
     let graph_s = started.elapsed().as_secs_f64();
     let opts = SynthOptions {
         n: args.n,

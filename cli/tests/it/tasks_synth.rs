@@ -17,7 +17,7 @@ use super::support::{chat_server, simweb};
 const BLANK: &str = "___";
 
 struct Synth {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     data: PathBuf,
     out: PathBuf,
     tasks: Vec<Value>,
@@ -30,10 +30,10 @@ fn synth() -> &'static Synth {
         let dir = tempfile::tempdir().unwrap();
         let data = simweb_testkit::corpus_dir(Sample::All);
         let out = dir.path().join("tasks.jsonl");
-        run_synth(&data, &out, "7");
+        run_synth(&data, &out, "7", dir.path());
         let tasks = read_jsonl(&out);
         Synth {
-            _dir: dir,
+            dir,
             data,
             out,
             tasks,
@@ -41,7 +41,9 @@ fn synth() -> &'static Synth {
     })
 }
 
-fn run_synth(data: &Path, out: &Path, seed: &str) {
+/// Synthesizes 45 tasks with the fact graph cached under `cache` (the first run builds
+/// it, later ones read it).
+fn run_synth(data: &Path, out: &Path, seed: &str, cache: &Path) {
     let run = simweb(&[
         "tasks",
         "synth",
@@ -53,6 +55,8 @@ fn run_synth(data: &Path, out: &Path, seed: &str) {
         "45",
         "--seed",
         seed,
+        "--cache",
+        cache.to_str().unwrap(),
     ]);
     assert!(
         run.status.success(),
@@ -210,15 +214,28 @@ fn every_task_passes_verification_rechecked_independently() {
 fn same_seed_same_file_other_seed_other_tasks() {
     let s = synth();
     let dir = tempfile::tempdir().unwrap();
+    // The first run cached its fact graph outside the published corpus, by snapshot.
+    let corpus = simweb_wikidump::Corpus::open(&s.data).unwrap();
+    let cached = simweb_tasks::facts::cache_path(s.dir.path(), corpus.snapshot_id());
+    assert!(
+        cached.is_file(),
+        "no fact graph cached at {}",
+        cached.display()
+    );
+    assert!(
+        !s.data.join("tasks").exists(),
+        "synthesis wrote into the data dir"
+    );
+    // This run reads that cache: the same bytes as the run that built the graph.
     let again = dir.path().join("again.jsonl");
-    run_synth(&s.data, &again, "7");
+    run_synth(&s.data, &again, "7", s.dir.path());
     assert_eq!(
         std::fs::read(&s.out).unwrap(),
         std::fs::read(&again).unwrap(),
         "same seed, different bytes"
     );
     let other = dir.path().join("other.jsonl");
-    run_synth(&s.data, &other, "8");
+    run_synth(&s.data, &other, "8", s.dir.path());
     let questions = |p: &Path| -> Vec<String> {
         read_jsonl(p)
             .iter()
@@ -311,6 +328,8 @@ fn paraphrase_rewrites_questions_and_keeps_what_they_must_say() {
             "7",
             "--paraphrase",
             url,
+            "--cache",
+            s.dir.path().to_str().unwrap(),
         ]);
         assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
         read_jsonl(out)
