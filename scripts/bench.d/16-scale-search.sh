@@ -12,7 +12,9 @@
 # passages, first 10 distinct titles). bm25s runs only up to BM25S_MAX articles (its
 # in-memory index does not fit beyond on this machine's budget).
 # Knobs: SIZES ("10000 100000"), ROUNDS (2), WORKERS ("1 8"), QUERIES (300),
-# BM25S_MAX (100000), SCALE_WORK (target/bench/scale-work). Writes target/bench/scale-search.md.
+# BM25S_MAX (100000), SCALE_WORK (target/bench/scale-work), BASELINE (a search_bench binary
+# of an earlier build: timed as engine "baseline" in the same rounds, for an A/B of a
+# change). Writes target/bench/scale-search.md.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -52,6 +54,10 @@ for n in ${SIZES:-10000 100000}; do
   fi
   for _ in $(seq "$rounds"); do
     for workers in ${WORKERS:-1 8}; do
+      if [ -n "${BASELINE:-}" ]; then
+        "$BASELINE" run --corpus "$corpus" --queries "$w/queries.jsonl" --mode cold --workers "$workers" \
+          | sed 's/"engine":"simweb"/"engine":"baseline"/' | tag >>"$results"
+      fi
       "$bin" run --corpus "$corpus" --queries "$w/queries.jsonl" --mode cold --workers "$workers" | tag >>"$results"
       "${lucene[@]}" run "$w/lucene" "$w/queries.jsonl" "$workers" | tag >>"$results"
       if [ -d "$w/bm25s" ]; then
@@ -73,7 +79,7 @@ for n in sorted({r["articles"] for r in rows}):
     for workers in sorted({r["workers"] for r in rows}):
         pick = lambda e: [r for r in rows if r["articles"] == n and r["workers"] == workers and r["engine"] == e]
         base = statistics.median(r["qps"] for r in pick("lucene"))
-        for engine in ("simweb", "lucene", "bm25s"):
+        for engine in ("baseline", "simweb", "lucene", "bm25s"):
             rs = pick(engine)
             if not rs:
                 continue

@@ -15,7 +15,8 @@
 //! `run`: times the `search` tool through the full tool layer (cache off = cold, or a
 //! warm-up pass then the same queries again = cached), one query per call, with
 //! `workers` concurrent callers, and prints one JSON line: latencies, throughput and
-//! recall@10 (a hit is the gold title or one of its replicas).
+//! recall@10 (a hit is the gold title or one of its replicas). `--out FILE` also writes
+//! every result, in query order, for a byte comparison of two builds.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -38,7 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some("prepare") => prepare(&args),
         Some("queries") => queries(&args),
         Some("run") => run(&args),
-        _ => Err("usage: search_bench prepare --samples DIR --qa FILE --replicas N --work DIR | queries --corpus DIR --queries N --out FILE | run --corpus DIR --queries FILE --mode cold|cached --workers N".into()),
+        _ => Err("usage: search_bench prepare --samples DIR --qa FILE --replicas N --work DIR | queries --corpus DIR --queries N --out FILE | run --corpus DIR --queries FILE --mode cold|cached --workers N [--out FILE]".into()),
     }
 }
 
@@ -207,7 +208,7 @@ fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
                             })
                             .unwrap_or(false)
                     });
-                    rows.push((ms, hit, out.cached));
+                    rows.push((ms, hit, out.cached, i, out.data));
                 }
                 Ok::<_, simweb_tools::ToolError>(rows)
             }));
@@ -217,6 +218,15 @@ fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
             rows.extend(task.await??);
         }
         let wall = started.elapsed().as_secs_f64();
+        if let Some(path) = arg(args, "--out") {
+            // Every result in query order: an A/B of two builds compares these bytes.
+            rows.sort_by_key(|r| r.3);
+            let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+            for r in &rows {
+                writeln!(w, "{}", r.4)?;
+            }
+            w.flush()?;
+        }
         let mut lat: Vec<f64> = rows.iter().map(|r| r.0).collect();
         lat.sort_by(f64::total_cmp);
         let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];

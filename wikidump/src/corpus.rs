@@ -217,7 +217,7 @@ impl Corpus {
         let mut hits = Vec::new();
         for (doc_id, ordinal, score) in ranked {
             if !pages.contains_key(&doc_id) {
-                let page = self.page_text(&doc_id)?;
+                let page = self.page_text(&doc_id, u32::MAX)?;
                 pages.insert(doc_id.clone(), page);
             }
             let page = &pages[&doc_id];
@@ -258,7 +258,7 @@ impl Corpus {
         };
         let mut hits = Vec::new();
         for (doc_id, ordinal, score) in ranked {
-            let page = self.page_text(&doc_id)?;
+            let page = self.page_text(&doc_id, ordinal)?;
             let passage = page.passage(&doc_id, ordinal)?;
             let (snippet, highlighted) = match &snippets {
                 Some(snippets) => {
@@ -290,9 +290,10 @@ impl Corpus {
             return Ok(None);
         };
         let terms = crate::analyzers::query_terms(lang, &q.text);
-        index
-            .best_passage(doc_id, &terms)
-            .map_err(|e| search_err(&e))
+        let best = index
+            .best_passages(&[doc_id], &terms)
+            .map_err(|e| search_err(&e))?;
+        Ok(best.into_iter().next().flatten())
     }
 
     /// The page text passages and results are cut from, without links and categories
@@ -301,9 +302,9 @@ impl Corpus {
         self.store.document_text(doc_id)
     }
 
-    /// A stored page's title, URL and passages: the index names a passage by page and
-    /// ordinal, the document store holds its text.
-    fn page_text(&self, doc_id: &str) -> Result<PageText, CorpusError> {
+    /// A stored page's title, URL and passages through ordinal `last` (`u32::MAX`: all):
+    /// the index names a passage by page and ordinal, the document store holds its text.
+    fn page_text(&self, doc_id: &str, last: u32) -> Result<PageText, CorpusError> {
         let doc = self
             .store
             .document_text(doc_id)?
@@ -313,7 +314,7 @@ impl Corpus {
                 message: "the search index has this page but the document store does not".into(),
             })?;
         Ok(PageText {
-            passages: crate::passages(&doc),
+            passages: crate::passages::passages_through(&doc, last),
             title: doc.title,
             url: doc.url,
             lang: doc.lang,
@@ -339,14 +340,15 @@ impl Corpus {
         let snippets = index
             .snippets(&terms, SNIPPET_CHARS)
             .map_err(|e| search_err(&e))?;
+        let ids: Vec<&str> = pages.iter().map(|p| p.doc_id.as_str()).collect();
+        let best = index
+            .best_passages(&ids, &terms)
+            .map_err(|e| search_err(&e))?;
         let mut hits = Vec::with_capacity(pages.len());
-        for page in pages {
-            let best = index
-                .best_passage(&page.doc_id, &terms)
-                .map_err(|e| search_err(&e))?;
+        for (page, best) in pages.into_iter().zip(best) {
             let (snippet, highlighted, heading_path) = match best {
                 Some(ordinal) => {
-                    let text = self.page_text(&page.doc_id)?;
+                    let text = self.page_text(&page.doc_id, ordinal)?;
                     let passage = text.passage(&page.doc_id, ordinal)?;
                     let (fragment, highlights) = snippets.cut(&passage.text);
                     let highlighted = mark(&fragment, &highlights);

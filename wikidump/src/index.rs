@@ -22,15 +22,15 @@ use std::path::{Path, PathBuf};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::ColumnValues;
 use tantivy::indexer::NoMergePolicy;
-use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+use tantivy::query::{BooleanQuery, BoostQuery, EnableScoring, Occur, Query, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, OwnedValue, Schema, TextFieldIndexing, TextOptions, FAST, STORED,
     STRING,
 };
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{
-    DocAddress, DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentOrdinal,
-    SegmentReader, TantivyDocument, Term,
+    DocAddress, DocId, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Score,
+    SegmentOrdinal, SegmentReader, TantivyDocument, Term, TERMINATED,
 };
 
 use crate::analyzers::{self, analyzer_name};
@@ -557,32 +557,80 @@ impl LangIndex {
         })
     }
 
-    /// The passage of `doc_id` that best matches `terms` (text and heading); the first
-    /// passage when none matches (e.g. a title-only hit); `None` for a page with no
-    /// passages.
-    pub fn best_passage(&self, doc_id: &str, terms: &[String]) -> tantivy::Result<Option<u32>> {
+    /// For each page of `doc_ids`, the ordinal of its passage that best matches `terms`
+    /// (text and heading; ties to the earlier passage), the first passage when none
+    /// matches (e.g. a title-only hit), `None` for a page with no passages.
+    ///
+    /// One pass for all pages: each page's passages come from the postings of its id,
+    /// and one scorer of the snippet query seeks to them in doc order, instead of one
+    /// filtered search per page. A passage's ordinal is its rank among its page's
+    /// passages in ingest order (they are indexed in ordinal order), so no stored
+    /// document is read.
+    pub fn best_passages(
+        &self,
+        doc_ids: &[&str],
+        terms: &[String],
+    ) -> tantivy::Result<Vec<Option<u32>>> {
         let (reader, f) = &self.passages;
         let searcher = reader.searcher();
-        let in_doc: Box<dyn Query> = Box::new(TermQuery::new(
-            Term::from_field_text(f.doc_id, doc_id),
-            IndexRecordOption::Basic,
-        ));
-        let mut top = Vec::new();
-        if !terms.is_empty() {
-            let filtered = BooleanQuery::new(vec![
-                (Occur::Must, in_doc.box_clone()),
-                (Occur::Must, Box::new(self.snippet_query(terms))),
-            ]);
-            top = searcher.search(&filtered, &top_by_score_then_seq(1))?;
-        }
-        if top.is_empty() {
-            // No term matched a passage: lowest seq = first passage of the page.
-            top = searcher.search(&*in_doc, &top_by_score_then_seq(1))?;
-        }
-        let Some((score, addr)) = top.into_iter().next() else {
-            return Ok(None);
+        let weight = if terms.is_empty() {
+            None
+        } else {
+            Some(
+                self.snippet_query(terms)
+                    .weight(EnableScoring::enabled_from_searcher(&searcher))?,
+            )
         };
-        Ok(Some(self.passage_ref(&searcher, addr, score)?.ordinal))
+        // Per page: (seq, score when matched) of every passage, over all segments.
+        let mut scored: Vec<Vec<(u64, Option<Score>)>> = vec![Vec::new(); doc_ids.len()];
+        for segment in searcher.segment_readers() {
+            let ids = segment.inverted_index(f.doc_id)?;
+            let seqs = segment
+                .fast_fields()
+                .u64("seq")?
+                .first_or_default_col(u64::MAX);
+            let mut members: Vec<(DocId, usize)> = Vec::new();
+            for (page, id) in doc_ids.iter().enumerate() {
+                let term = Term::from_field_text(f.doc_id, id);
+                if let Some(mut postings) = ids.read_postings(&term, IndexRecordOption::Basic)? {
+                    while postings.doc() != TERMINATED {
+                        members.push((postings.doc(), page));
+                        postings.advance();
+                    }
+                }
+            }
+            // A scorer only moves forward.
+            members.sort_unstable();
+            let mut scorer = match &weight {
+                Some(w) => Some(w.scorer(segment, 1.0)?),
+                None => None,
+            };
+            for (doc, page) in members {
+                let score = scorer.as_mut().and_then(|s| {
+                    let at = if s.doc() < doc { s.seek(doc) } else { s.doc() };
+                    (at == doc).then(|| s.score())
+                });
+                scored[page].push((seqs.get_val(doc), score));
+            }
+        }
+        Ok(scored
+            .into_iter()
+            .map(|mut passages| {
+                passages.sort_unstable_by_key(|p| p.0);
+                let mut best: Option<(usize, Score)> = None;
+                for (ordinal, (_, score)) in passages.iter().enumerate() {
+                    if let Some(score) = *score {
+                        if best.is_none_or(|(_, b)| score > b) {
+                            best = Some((ordinal, score));
+                        }
+                    }
+                }
+                match best {
+                    Some((ordinal, _)) => Some(ordinal as u32),
+                    None => (!passages.is_empty()).then_some(0),
+                }
+            })
+            .collect())
     }
 
     /// What a snippet highlights: the query's terms in passage text and headings.

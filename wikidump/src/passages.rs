@@ -16,8 +16,17 @@ pub const MIN_UNITS: usize = 100;
 /// Splits every section into passages of at most [`MAX_UNITS`] word units, never across a
 /// section boundary (a passage has one heading path). Empty sections yield nothing.
 pub fn passages(doc: &Document) -> Vec<Passage> {
+    passages_through(doc, u32::MAX)
+}
+
+/// The first passages of [`passages`], through ordinal `last` (all of them when the page
+/// has fewer): reading one passage at query time need not cut the sections after it.
+pub fn passages_through(doc: &Document, last: u32) -> Vec<Passage> {
     let mut out = Vec::new();
     for section in &doc.sections {
+        if out.len() > last as usize {
+            break;
+        }
         for text in chunk_text(&section.text) {
             out.push(Passage {
                 doc_id: doc.id.clone(),
@@ -232,6 +241,18 @@ mod tests {
             assert_eq!(p.ordinal as usize, i);
         }
         assert_eq!(passages(&d), ps, "chunking is deterministic");
+        // Any prefix through an ordinal is the same passages, cut no further than the
+        // section that holds it.
+        for last in 0..ps.len() as u32 + 2 {
+            let prefix = passages_through(&d, last);
+            assert!(prefix.len() > last as usize || prefix.len() == ps.len());
+            assert_eq!(prefix[..], ps[..prefix.len()], "through {last}");
+        }
+        assert_eq!(
+            passages_through(&d, 0).len(),
+            ps.iter().filter(|p| p.heading_path.is_empty()).count(),
+            "the first section only"
+        );
     }
 
     /// The definition `word_units` implements in one pass.
