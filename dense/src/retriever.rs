@@ -206,11 +206,19 @@ pub fn search(
             let best_dense: BTreeMap<String, u32> =
                 near.iter().map(|h| (h.doc_id.clone(), h.ordinal)).collect();
             let near: Vec<String> = near.into_iter().map(|h| h.doc_id).collect();
-            let mut triples = Vec::new();
-            for (doc_id, score) in rrf(&[bm25, near]).into_iter().take(top_k) {
+            let fused: Vec<(String, f32)> = rrf(&[bm25, near]).into_iter().take(top_k).collect();
+            // Pages only BM25 found show their best BM25 passage (one pass for all).
+            let bm25_only: Vec<&str> = fused
+                .iter()
+                .map(|(doc_id, _)| doc_id.as_str())
+                .filter(|doc_id| !best_dense.contains_key(*doc_id))
+                .collect();
+            let mut bm25_best = corpus.best_passages(q, &bm25_only)?.into_iter();
+            let mut triples = Vec::with_capacity(fused.len());
+            for (doc_id, score) in fused {
                 let ordinal = match best_dense.get(&doc_id) {
                     Some(&o) => o,
-                    None => corpus.best_passage(q, &doc_id)?.unwrap_or(0),
+                    None => bm25_best.next().flatten().unwrap_or(0),
                 };
                 triples.push((doc_id, ordinal, score));
             }

@@ -9,6 +9,8 @@
 //!   `數學` in a query or a page meets `数学` in the index.
 
 use rustc_hash::FxHashMap;
+use std::cell::RefCell;
+
 use tantivy::tokenizer::{
     AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, StopWordFilter,
     TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer,
@@ -48,6 +50,16 @@ pub fn register(index: &Index) {
     index
         .tokenizers()
         .register(ZH_ANALYZER, chinese_in_offset_order());
+}
+
+/// The analyzer a snippet re-tokenises passage text with: the index's text analyzer,
+/// with English stems remembered per thread ([`ThreadMemoStemmer`]; the same stems, a
+/// test shows).
+pub fn snippet_analyzer(lang: Lang) -> TextAnalyzer {
+    match lang {
+        Lang::En => english_words().filter(ThreadMemoStemmer).build(),
+        Lang::Zh => chinese_in_offset_order(),
+    }
 }
 
 /// The analyzer for `lang`, for tokenising queries outside an index.
@@ -134,18 +146,99 @@ impl<S: TokenStream> TokenStream for MemoStemmerStream<'_, S> {
         if !self.tail.advance() {
             return false;
         }
+        stem_through(
+            self.stems,
+            STEM_MEMO_WORDS,
+            &self.stemmer,
+            self.tail.token_mut(),
+        );
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.tail.token()
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.tail.token_mut()
+    }
+}
+
+/// Replaces `token`'s word with its stem, from `stems` when it is there, else computed
+/// and remembered (the memo starts over at `capacity` words).
+fn stem_through(
+    stems: &mut FxHashMap<String, String>,
+    capacity: usize,
+    stemmer: &frostem::Stemmer,
+    token: &mut Token,
+) {
+    if let Some(stem) = stems.get(&token.text) {
+        token.text.clear();
+        token.text.push_str(stem);
+        return;
+    }
+    let stem = stemmer.stem(&token.text).into_owned();
+    if stems.len() >= capacity {
+        stems.clear();
+    }
+    let word = std::mem::replace(&mut token.text, stem.clone());
+    stems.insert(word, stem);
+}
+
+/// Distinct words each thread's query-side memo remembers before it starts over
+/// (~0.4 MB): a server has a thread per concurrent search, so it stays small, and the
+/// few thousand commonest words are most of any passage.
+const THREAD_STEM_MEMO_WORDS: usize = 1 << 12;
+
+thread_local! {
+    /// Stems this thread computed for snippets, kept across searches.
+    static THREAD_STEMS: RefCell<FxHashMap<String, String>> = RefCell::new(FxHashMap::default());
+}
+
+/// [`MemoStemmer`] with the memo kept per thread instead of per analyzer: a snippet
+/// generator clones its analyzer for every passage, so a per-analyzer memo would start
+/// empty each time and cost an allocation and a map insert per word.
+#[derive(Clone)]
+struct ThreadMemoStemmer;
+
+impl TokenFilter for ThreadMemoStemmer {
+    type Tokenizer<T: Tokenizer> = ThreadMemoStemmerFilter<T>;
+
+    fn transform<T: Tokenizer>(self, tokenizer: T) -> ThreadMemoStemmerFilter<T> {
+        ThreadMemoStemmerFilter { inner: tokenizer }
+    }
+}
+
+#[derive(Clone)]
+struct ThreadMemoStemmerFilter<T> {
+    inner: T,
+}
+
+impl<T: Tokenizer> Tokenizer for ThreadMemoStemmerFilter<T> {
+    type TokenStream<'a> = ThreadMemoStemmerStream<T::TokenStream<'a>>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        ThreadMemoStemmerStream {
+            tail: self.inner.token_stream(text),
+            stemmer: frostem::Stemmer::new(frostem::Algorithm::English),
+        }
+    }
+}
+
+struct ThreadMemoStemmerStream<S> {
+    tail: S,
+    stemmer: frostem::Stemmer,
+}
+
+impl<S: TokenStream> TokenStream for ThreadMemoStemmerStream<S> {
+    fn advance(&mut self) -> bool {
+        if !self.tail.advance() {
+            return false;
+        }
         let token = self.tail.token_mut();
-        if let Some(stem) = self.stems.get(&token.text) {
-            token.text.clear();
-            token.text.push_str(stem);
-            return true;
-        }
-        let stem = self.stemmer.stem(&token.text).into_owned();
-        if self.stems.len() >= STEM_MEMO_WORDS {
-            self.stems.clear();
-        }
-        let word = std::mem::replace(&mut token.text, stem.clone());
-        self.stems.insert(word, stem);
+        THREAD_STEMS.with_borrow_mut(|stems| {
+            stem_through(stems, THREAD_STEM_MEMO_WORDS, &self.stemmer, token)
+        });
         true
     }
 
@@ -315,22 +408,29 @@ mod tests {
         out
     }
 
-    /// The memo changes nothing: the same stems as tantivy's own stemmer, for words seen
-    /// for the first time, seen again, and seen again after the memo started over.
+    /// The memos change nothing: the same stems as tantivy's own stemmer, for words
+    /// seen for the first time, seen again, and seen again after the memo started over,
+    /// whether the memo is the analyzer's (indexing) or the thread's (snippets).
     #[test]
-    fn memo_stemmer_stems_as_tantivy_does() {
+    fn memo_stemmers_stem_as_tantivy_does() {
         use tantivy::tokenizer::{Language, Stemmer};
         let mut reference = english_words()
             .filter(Stemmer::new(Language::English))
             .build();
-        let mut memo = english();
         let words: Vec<String> = (0..STEM_MEMO_WORDS + 500)
             .map(|i| format!("running{i} relational generously"))
             .collect();
         let text = format!("{} {}", words.join(" "), words[..200].join(" "));
-        assert_eq!(tokens(&mut memo, &text), tokens(&mut reference, &text));
         let again = "Developments in relativity theories developed relations";
-        assert_eq!(tokens(&mut memo, again), tokens(&mut reference, again));
+        for mut memo in [english(), snippet_analyzer(Lang::En)] {
+            assert_eq!(tokens(&mut memo, &text), tokens(&mut reference, &text));
+            assert_eq!(tokens(&mut memo, again), tokens(&mut reference, again));
+            // A clone (what a snippet generator makes per passage) stems the same.
+            assert_eq!(
+                tokens(&mut memo.clone(), again),
+                tokens(&mut reference, again)
+            );
+        }
     }
 
     #[test]

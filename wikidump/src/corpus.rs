@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::docstore::DocStore;
 use crate::error::CorpusError;
-use crate::index::LangIndex;
+use crate::index::{LangIndex, Snippets};
 use crate::manifest::{Manifest, LAYOUT_VERSION, MANIFEST_FILE};
 use crate::model::{Document, Lang, Passage};
 use crate::normalize::{has_cjk, parse_title_ref, TitleRef};
@@ -244,56 +244,75 @@ impl Corpus {
         q: &SearchQuery,
         ranked: impl IntoIterator<Item = (String, u32, f32)>,
     ) -> Result<Vec<SearchHit>, CorpusError> {
-        let index = self.index_for(q)?;
-        let snippets = match &index {
+        let snippets = match self.index_for(q)? {
             Some((lang, index)) => Some(
                 index
-                    .snippets(
-                        &crate::analyzers::query_terms(*lang, &q.text),
-                        SNIPPET_CHARS,
-                    )
+                    .snippets(&crate::analyzers::query_terms(lang, &q.text), SNIPPET_CHARS)
                     .map_err(|e| search_err(&e))?,
             ),
             None => None,
         };
-        let mut hits = Vec::new();
-        for (doc_id, ordinal, score) in ranked {
-            let page = self.page_text(&doc_id, ordinal)?;
-            let passage = page.passage(&doc_id, ordinal)?;
-            let (snippet, highlighted) = match &snippets {
-                Some(snippets) => {
-                    let (fragment, highlights) = snippets.cut(&passage.text);
-                    let highlighted = mark(&fragment, &highlights);
-                    (fragment, highlighted)
-                }
-                None => (passage.text.clone(), passage.text.clone()),
-            };
-            hits.push(SearchHit {
-                title: page.title.clone(),
-                url: page.url.clone(),
-                lang: page.lang,
-                snippet,
-                highlighted,
-                date: page.date.clone(),
-                score,
-                heading_path: passage.heading_path.clone(),
-                doc_id,
-            });
-        }
-        Ok(hits)
+        ranked
+            .into_iter()
+            .map(|(doc_id, ordinal, score)| {
+                self.page_hit(snippets.as_ref(), doc_id, Some(ordinal), score)
+            })
+            .collect()
     }
 
-    /// The ordinal of `doc_id`'s passage that best matches `q` by BM25 (what
-    /// [`Corpus::search`] shows as the snippet), if any passage matches.
-    pub fn best_passage(&self, q: &SearchQuery, doc_id: &str) -> Result<Option<u32>, CorpusError> {
+    /// One page result: title, URL and date from the stored page, the snippet cut from
+    /// passage `ordinal` (the whole passage without `snippets`; empty without a passage).
+    fn page_hit(
+        &self,
+        snippets: Option<&Snippets>,
+        doc_id: String,
+        ordinal: Option<u32>,
+        score: f32,
+    ) -> Result<SearchHit, CorpusError> {
+        let page = self.page_text(&doc_id, ordinal.unwrap_or(0))?;
+        let (snippet, highlighted, heading_path) = match ordinal {
+            Some(ordinal) => {
+                let passage = page.passage(&doc_id, ordinal)?;
+                let (snippet, highlighted) = match snippets {
+                    Some(snippets) => {
+                        let (fragment, highlights) = snippets.cut(&passage.text);
+                        let highlighted = mark(&fragment, &highlights);
+                        (fragment, highlighted)
+                    }
+                    None => (passage.text.clone(), passage.text.clone()),
+                };
+                (snippet, highlighted, passage.heading_path.clone())
+            }
+            None => (String::new(), String::new(), Vec::new()),
+        };
+        Ok(SearchHit {
+            title: page.title,
+            url: page.url,
+            lang: page.lang,
+            snippet,
+            highlighted,
+            date: page.date,
+            score,
+            heading_path,
+            doc_id,
+        })
+    }
+
+    /// For each of `doc_ids`, the ordinal of its passage that best matches `q` by BM25
+    /// (what [`Corpus::search`] shows as the snippet): the first passage when none
+    /// matches, `None` for a page without passages or a corpus without `q`'s index.
+    pub fn best_passages(
+        &self,
+        q: &SearchQuery,
+        doc_ids: &[&str],
+    ) -> Result<Vec<Option<u32>>, CorpusError> {
         let Some((lang, index)) = self.index_for(q)? else {
-            return Ok(None);
+            return Ok(vec![None; doc_ids.len()]);
         };
         let terms = crate::analyzers::query_terms(lang, &q.text);
-        let best = index
-            .best_passages(&[doc_id], &terms)
-            .map_err(|e| search_err(&e))?;
-        Ok(best.into_iter().next().flatten())
+        index
+            .best_passages(doc_ids, &terms)
+            .map_err(|e| search_err(&e))
     }
 
     /// The page text passages and results are cut from, without links and categories
@@ -344,30 +363,11 @@ impl Corpus {
         let best = index
             .best_passages(&ids, &terms)
             .map_err(|e| search_err(&e))?;
-        let mut hits = Vec::with_capacity(pages.len());
-        for (page, best) in pages.into_iter().zip(best) {
-            let (snippet, highlighted, heading_path) = match best {
-                Some(ordinal) => {
-                    let text = self.page_text(&page.doc_id, ordinal)?;
-                    let passage = text.passage(&page.doc_id, ordinal)?;
-                    let (fragment, highlights) = snippets.cut(&passage.text);
-                    let highlighted = mark(&fragment, &highlights);
-                    (fragment, highlighted, passage.heading_path.clone())
-                }
-                None => (String::new(), String::new(), Vec::new()),
-            };
-            hits.push(SearchHit {
-                doc_id: page.doc_id,
-                title: page.title,
-                url: page.url,
-                lang,
-                snippet,
-                highlighted,
-                date: page.date,
-                score: page.score,
-                heading_path,
-            });
-        }
+        let mut hits = pages
+            .into_iter()
+            .zip(best)
+            .map(|(page, best)| self.page_hit(Some(&snippets), page.doc_id, best, page.score))
+            .collect::<Result<Vec<_>, _>>()?;
         // The collector already orders by (score desc, ingest order); make the
         // documented order explicit for equal scores.
         hits.sort_by(|a, b| {

@@ -16,7 +16,7 @@
 //! writer still merges each index into one segment at the end of an ingest.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::path::{Path, PathBuf};
 
 use tantivy::collector::{Collector, SegmentCollector};
@@ -248,13 +248,10 @@ fn commit_and_merge(index: &Index, mut writer: IndexWriter) -> tantivy::Result<(
     writer.wait_merging_threads()
 }
 
-/// A page hit before snippet selection.
+/// A ranked page (its title, URL and text are the document store's).
 #[derive(Debug, Clone)]
 pub struct PageHit {
     pub doc_id: String,
-    pub title: String,
-    pub url: String,
-    pub date: Option<String>,
     pub score: Score,
 }
 
@@ -507,9 +504,6 @@ impl LangIndex {
             let doc: TantivyDocument = searcher.doc(addr)?;
             hits.push(PageHit {
                 doc_id: stored_str(&doc, f.doc_id).unwrap_or_default(),
-                title: stored_str(&doc, f.title).unwrap_or_default(),
-                url: stored_str(&doc, f.url).unwrap_or_default(),
-                date: stored_str(&doc, f.date),
                 score,
             });
         }
@@ -644,12 +638,25 @@ impl LangIndex {
         BooleanQuery::new(matches)
     }
 
-    /// A snippet cutter for `terms`, fragments of at most `max_chars`.
+    /// A snippet cutter for `terms`, fragments of at most `max_chars`: what
+    /// `SnippetGenerator::create` builds for the snippet query's text terms (each weighted
+    /// 1 / (1 + doc freq)), with [`analyzers::snippet_analyzer`] in place of the index's.
     pub fn snippets(&self, terms: &[String], max_chars: usize) -> tantivy::Result<Snippets> {
         let (reader, f) = &self.passages;
-        let mut generator =
-            SnippetGenerator::create(&reader.searcher(), &self.snippet_query(terms), f.text)?;
-        generator.set_max_num_chars(max_chars);
+        let searcher = reader.searcher();
+        let mut weights = BTreeMap::new();
+        for t in terms {
+            let doc_freq = searcher.doc_freq(&Term::from_field_text(f.text, t))?;
+            if doc_freq > 0 {
+                weights.insert(t.clone(), 1.0 / (1.0 + doc_freq as Score));
+            }
+        }
+        let generator = SnippetGenerator::new(
+            weights,
+            analyzers::snippet_analyzer(self.lang),
+            f.text,
+            max_chars,
+        );
         Ok(Snippets {
             generator,
             max_chars,

@@ -51,16 +51,21 @@ pub fn word_units(text: &str) -> usize {
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        let c = if b.is_ascii() {
+        if b.is_ascii() {
+            // `char::is_whitespace` on ASCII; no ASCII character is an ideograph.
             i += 1;
-            b as char
-        } else {
-            let Some(c) = text[i..].chars().next() else {
-                break;
-            };
-            i += c.len_utf8();
-            c
+            if matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
+                units += usize::from(other_in_word);
+                other_in_word = false;
+            } else {
+                other_in_word = true;
+            }
+            continue;
+        }
+        let Some(c) = text[i..].chars().next() else {
+            break;
         };
+        i += c.len_utf8();
         if c.is_whitespace() {
             units += usize::from(other_in_word);
             other_in_word = false;
@@ -281,6 +286,11 @@ mod tests {
         ] {
             assert_eq!(word_units(text), word_units_by_words(text), "{text:?}");
         }
+        // Every ASCII character between two letters and on its own.
+        let ascii: String = (0u8..128)
+            .map(|b| format!("x{c}y {c} ", c = b as char))
+            .collect();
+        assert_eq!(word_units(&ascii), word_units_by_words(&ascii));
         // Two words, then two ideographs counting half a word each.
         assert_eq!(word_units("Émile Zola 数学"), 3);
     }
