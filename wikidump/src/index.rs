@@ -588,7 +588,10 @@ impl LangIndex {
                 let term = Term::from_field_text(f.doc_id, id);
                 if let Some(mut postings) = ids.read_postings(&term, IndexRecordOption::Basic)? {
                     while postings.doc() != TERMINATED {
-                        members.push((postings.doc(), page));
+                        // (A published index has no deletes; a deleted doc still has postings.)
+                        if !segment.is_deleted(postings.doc()) {
+                            members.push((postings.doc(), page));
+                        }
                         postings.advance();
                     }
                 }
