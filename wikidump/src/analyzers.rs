@@ -53,11 +53,11 @@ pub fn register(index: &Index) {
 }
 
 /// The analyzer a snippet re-tokenises passage text with: the index's text analyzer,
-/// with English stems remembered per thread ([`ThreadMemoStemmer`]; the same stems, a
+/// with English stems remembered per thread ([`Memo::PerThread`]; the same stems, a
 /// test shows).
 pub fn snippet_analyzer(lang: Lang) -> TextAnalyzer {
     match lang {
-        Lang::En => english_words().filter(ThreadMemoStemmer).build(),
+        Lang::En => english_words().filter(MemoStemmer(Memo::PerThread)).build(),
         Lang::Zh => chinese_in_offset_order(),
     }
 }
@@ -93,18 +93,41 @@ fn english_exact() -> TextAnalyzer {
 }
 
 fn english() -> TextAnalyzer {
-    english_words().filter(MemoStemmer).build()
+    english_words()
+        .filter(MemoStemmer(Memo::PerAnalyzer))
+        .build()
 }
 
-/// Distinct words a [`MemoStemmer`] remembers before it starts over (~5 MB each).
+/// Distinct words an analyzer's memo remembers before it starts over (~5 MB each).
 const STEM_MEMO_WORDS: usize = 1 << 16;
 
+/// Distinct words each thread's memo remembers before it starts over (~0.4 MB): a server
+/// has a thread per concurrent search, so it stays small, and the few thousand
+/// commonest words are most of any passage.
+const THREAD_STEM_MEMO_WORDS: usize = 1 << 12;
+
+thread_local! {
+    /// Stems this thread computed through a [`Memo::PerThread`] stemmer.
+    static THREAD_STEMS: RefCell<FxHashMap<String, String>> = RefCell::new(FxHashMap::default());
+}
+
+/// Where a [`MemoStemmer`] remembers stems.
+#[derive(Clone, Copy)]
+enum Memo {
+    /// In the analyzer instance: an indexing thread keeps one analyzer for the whole ingest.
+    PerAnalyzer,
+    /// In the thread, across analyzers: tantivy's snippet generator clones its analyzer
+    /// for every passage, so a per-analyzer memo would start empty each time and cost an
+    /// allocation and a map insert per word.
+    PerThread,
+}
+
 /// English Snowball stemming (tantivy's `Stemmer`, the same `frostem` algorithm), with
-/// each analyzer instance remembering the stems of the words it has seen. Word
-/// frequencies are Zipfian, so most tokens of a page repeat an earlier word and skip the
-/// stemmer, which was ~15 % of ingest CPU. The stems are the same, so the index is too.
+/// the stems of words already seen remembered ([`Memo`]). Word frequencies are Zipfian,
+/// so most tokens of a page repeat an earlier word and skip the stemmer, which was
+/// ~15 % of ingest CPU. The stems are the same, so the index is too.
 #[derive(Clone)]
-struct MemoStemmer;
+struct MemoStemmer(Memo);
 
 impl TokenFilter for MemoStemmer {
     type Tokenizer<T: Tokenizer> = MemoStemmerFilter<T>;
@@ -112,6 +135,7 @@ impl TokenFilter for MemoStemmer {
     fn transform<T: Tokenizer>(self, tokenizer: T) -> MemoStemmerFilter<T> {
         MemoStemmerFilter {
             inner: tokenizer,
+            memo: self.0,
             stems: FxHashMap::default(),
         }
     }
@@ -120,6 +144,8 @@ impl TokenFilter for MemoStemmer {
 #[derive(Clone)]
 struct MemoStemmerFilter<T> {
     inner: T,
+    memo: Memo,
+    /// The [`Memo::PerAnalyzer`] memo (empty for [`Memo::PerThread`]).
     stems: FxHashMap<String, String>,
 }
 
@@ -129,6 +155,7 @@ impl<T: Tokenizer> Tokenizer for MemoStemmerFilter<T> {
     fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
         MemoStemmerStream {
             tail: self.inner.token_stream(text),
+            memo: self.memo,
             stems: &mut self.stems,
             stemmer: frostem::Stemmer::new(frostem::Algorithm::English),
         }
@@ -137,6 +164,7 @@ impl<T: Tokenizer> Tokenizer for MemoStemmerFilter<T> {
 
 struct MemoStemmerStream<'a, S> {
     tail: S,
+    memo: Memo,
     stems: &'a mut FxHashMap<String, String>,
     stemmer: frostem::Stemmer,
 }
@@ -146,12 +174,13 @@ impl<S: TokenStream> TokenStream for MemoStemmerStream<'_, S> {
         if !self.tail.advance() {
             return false;
         }
-        stem_through(
-            self.stems,
-            STEM_MEMO_WORDS,
-            &self.stemmer,
-            self.tail.token_mut(),
-        );
+        let token = self.tail.token_mut();
+        match self.memo {
+            Memo::PerAnalyzer => stem_through(self.stems, STEM_MEMO_WORDS, &self.stemmer, token),
+            Memo::PerThread => THREAD_STEMS.with_borrow_mut(|stems| {
+                stem_through(stems, THREAD_STEM_MEMO_WORDS, &self.stemmer, token)
+            }),
+        }
         true
     }
 
@@ -183,72 +212,6 @@ fn stem_through(
     }
     let word = std::mem::replace(&mut token.text, stem.clone());
     stems.insert(word, stem);
-}
-
-/// Distinct words each thread's query-side memo remembers before it starts over
-/// (~0.4 MB): a server has a thread per concurrent search, so it stays small, and the
-/// few thousand commonest words are most of any passage.
-const THREAD_STEM_MEMO_WORDS: usize = 1 << 12;
-
-thread_local! {
-    /// Stems this thread computed for snippets, kept across searches.
-    static THREAD_STEMS: RefCell<FxHashMap<String, String>> = RefCell::new(FxHashMap::default());
-}
-
-/// [`MemoStemmer`] with the memo kept per thread instead of per analyzer: a snippet
-/// generator clones its analyzer for every passage, so a per-analyzer memo would start
-/// empty each time and cost an allocation and a map insert per word.
-#[derive(Clone)]
-struct ThreadMemoStemmer;
-
-impl TokenFilter for ThreadMemoStemmer {
-    type Tokenizer<T: Tokenizer> = ThreadMemoStemmerFilter<T>;
-
-    fn transform<T: Tokenizer>(self, tokenizer: T) -> ThreadMemoStemmerFilter<T> {
-        ThreadMemoStemmerFilter { inner: tokenizer }
-    }
-}
-
-#[derive(Clone)]
-struct ThreadMemoStemmerFilter<T> {
-    inner: T,
-}
-
-impl<T: Tokenizer> Tokenizer for ThreadMemoStemmerFilter<T> {
-    type TokenStream<'a> = ThreadMemoStemmerStream<T::TokenStream<'a>>;
-
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
-        ThreadMemoStemmerStream {
-            tail: self.inner.token_stream(text),
-            stemmer: frostem::Stemmer::new(frostem::Algorithm::English),
-        }
-    }
-}
-
-struct ThreadMemoStemmerStream<S> {
-    tail: S,
-    stemmer: frostem::Stemmer,
-}
-
-impl<S: TokenStream> TokenStream for ThreadMemoStemmerStream<S> {
-    fn advance(&mut self) -> bool {
-        if !self.tail.advance() {
-            return false;
-        }
-        let token = self.tail.token_mut();
-        THREAD_STEMS.with_borrow_mut(|stems| {
-            stem_through(stems, THREAD_STEM_MEMO_WORDS, &self.stemmer, token)
-        });
-        true
-    }
-
-    fn token(&self) -> &Token {
-        self.tail.token()
-    }
-
-    fn token_mut(&mut self) -> &mut Token {
-        self.tail.token_mut()
-    }
 }
 
 fn chinese() -> TextAnalyzer {
