@@ -79,6 +79,12 @@ impl instant_distance::Point for Pt {
     }
 }
 
+/// The share of the exact top 10 that `answers` found, over all queries.
+fn recall_at_10(answers: &[Vec<usize>], truth: &[Vec<usize>]) -> f64 {
+    let found: usize = answers.iter().zip(truth).map(|(a, t)| a.iter().filter(|x| t.contains(x)).count()).sum();
+    found as f64 / (10 * truth.len()) as f64
+}
+
 fn report(engine: &str, n: usize, build_s: f64, rss: f64, mut ms: Vec<f64>, recall: f64, same: bool) {
     println!(
         "{}",
@@ -122,8 +128,7 @@ fn main() {
     };
     let (build, rss, ms, a1) = run_hnsw_rs();
     let (_, _, _, a2) = run_hnsw_rs();
-    let recall = a1.iter().zip(&truth).map(|(a, t)| a.iter().filter(|x| t.contains(x)).count()).sum::<usize>() as f64
-        / (10 * queries.len()) as f64;
+    let recall = recall_at_10(&a1, &truth);
     report("hnsw_rs 0.3.5 (M 16, ef_c 200, ef 64, L2 on unit vectors, serial insert)", n, build, rss, ms, recall, a1 == a2);
 
     // instant-distance, fixed seed (its build is parallel).
@@ -152,7 +157,6 @@ fn main() {
     };
     let (build, rss, ms, b1) = run_instant();
     let (_, _, _, b2) = run_instant();
-    let recall = b1.iter().zip(&truth).map(|(a, t)| a.iter().filter(|x| t.contains(x)).count()).sum::<usize>() as f64
-        / (10 * queries.len()) as f64;
+    let recall = recall_at_10(&b1, &truth);
     report("instant-distance 0.6.1 (ef_c 200, ef 64, seed 42)", n, build, rss, ms, recall, b1 == b2);
 }
