@@ -5,7 +5,10 @@ cold), reports the time to `/readyz` and the server's RSS, then sends QUERIES di
 article-title queries (read from the corpus through `/v1/tools/search` results of seed
 words, one at a time) and reports p50/p99 per call and RSS after.
 
-Usage: serve_probe.py DATA_DIR [--queries 300]   (SIMWEB_BIN: the binary)
+With `--visit TITLES` (one title per line, e.g. from `largest_pages.sh`) it also reads
+each of those pages through `visit` (one URL per call, a fixed goal) and reports p50/p99.
+
+Usage: serve_probe.py DATA_DIR [--queries 300] [--visit TITLES]   (SIMWEB_BIN: the binary)
 """
 
 from __future__ import annotations
@@ -33,7 +36,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("data", type=Path)
     parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--visit", type=Path, help="titles to read through `visit`, one per line")
     args = parser.parse_args()
+    visit_titles = args.visit.read_text(encoding="utf-8").splitlines() if args.visit else []
+    visit_times: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "simweb.toml"
         config.write_text("[layers.cache]\nenabled = false\n", encoding="utf-8")
@@ -53,11 +59,23 @@ def main() -> None:
                     t = time.perf_counter()
                     client.search(q)
                     times.append((time.perf_counter() - t) * 1000)
+                for title in visit_titles:
+                    url = "https://en.wikipedia.org/wiki/" + title.replace(" ", "_")
+                    t = time.perf_counter()
+                    result = client.visit(url, goal="the main facts, dates and people of this topic")
+                    visit_times.append((time.perf_counter() - t) * 1000)
+                    if "Evidence in page" not in result.text:
+                        raise SystemExit(f"visit of {title!r} found no page: {result.text[:300]}")
             after = rss_mb(pid)
     times.sort()
     print(f"ready in {ready_s:.2f} s; RSS after loading {loaded:.0f} MB, after {len(times)} searches {after:.0f} MB")
     print(f"search (10 hits with snippets, cache off, 1 caller, over HTTP): p50 {statistics.median(times):.2f} ms, "
           f"p99 {times[int(0.99 * (len(times) - 1))]:.2f} ms, max {times[-1]:.2f} ms")
+    if visit_times:
+        visit_times.sort()
+        print(f"visit of the {len(visit_times)} given pages (cache off, 1 caller, over HTTP): "
+              f"p50 {statistics.median(visit_times):.2f} ms, "
+              f"p99 {visit_times[int(0.99 * (len(visit_times) - 1))]:.2f} ms, max {visit_times[-1]:.2f} ms")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@
 //! field, and hits are ordered by (score desc, seq asc) inside the collector, so neither
 //! segment layout nor thread timing can change which documents tie-break into the top k.
 //! BM25 statistics are searcher-wide, so scores do not depend on segmenting either; the
-//! writer still merges each index into one segment at the end of an ingest.
+//! writer merges each index at the end of an ingest into segments of up to about 1 GiB
+//! (one per index up to about a million articles), which bounds the publish's memory.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -230,22 +231,89 @@ impl LangIndexWriter {
         Ok(())
     }
 
-    /// Commits, merges each index into a single segment and waits for it.
+    /// Commits, then merges each index's segments into as few as [`merge_limit`] allows
+    /// and waits for it.
     pub fn finish(self) -> tantivy::Result<()> {
+        self.finish_with_limit(merge_limit())
+    }
+
+    fn finish_with_limit(self, limit: u64) -> tantivy::Result<()> {
         let (pages, pw, _) = self.pages;
         let (passages, qw, _) = self.passages;
-        commit_and_merge(&pages, pw)?;
-        commit_and_merge(&passages, qw)
+        commit_and_merge(&pages, pw, &self.dir.join("pages"), limit)?;
+        commit_and_merge(&passages, qw, &self.dir.join("passages"), limit)
     }
 }
 
-fn commit_and_merge(index: &Index, mut writer: IndexWriter) -> tantivy::Result<()> {
+/// The most input one merge at the end of an ingest reads, in bytes of segment files
+/// (default 1 GiB; `SIMWEB_MERGE_MB` overrides it). A merge maps its inputs, and every
+/// page it reads stays in the ingest's RSS until the merge is done, so this bounds the
+/// peak memory of the publish whatever the corpus size. A corpus up to about a million
+/// articles ends with one segment per index; a larger one with several of about this size.
+fn merge_limit() -> u64 {
+    std::env::var("SIMWEB_MERGE_MB")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(1024)
+        .max(1)
+        << 20
+}
+
+fn commit_and_merge(
+    index: &Index,
+    mut writer: IndexWriter,
+    dir: &Path,
+    limit: u64,
+) -> tantivy::Result<()> {
     writer.commit()?;
-    let segments = index.searchable_segment_ids()?;
-    if segments.len() > 1 {
-        writer.merge(&segments).wait()?;
+    // A segment's files are named `{uuid}.{component}`.
+    let mut by_segment: BTreeMap<String, u64> = BTreeMap::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some((segment, _)) = name.split_once('.') {
+            *by_segment.entry(segment.to_string()).or_default() += entry.metadata()?.len();
+        }
+    }
+    let sized = index
+        .searchable_segment_metas()?
+        .iter()
+        .map(|m| {
+            let bytes = by_segment.get(&m.id().uuid_string()).copied();
+            (bytes.unwrap_or(0), m.id())
+        })
+        .collect();
+    for group in merge_groups(sized, limit) {
+        if group.len() > 1 {
+            writer.merge(&group).wait()?;
+        }
     }
     writer.wait_merging_threads()
+}
+
+/// Splits segments `(bytes, id)` into the fewest groups of at most `limit` bytes that an
+/// even split allows: as many groups as the total needs, largest segment first into the
+/// group with the fewest bytes (ties to the lower group, then by id, so the split depends
+/// only on the sizes). Results never depend on it: BM25 statistics are searcher-wide and
+/// ties break on `seq`.
+fn merge_groups<Id: Ord + Copy>(mut sized: Vec<(u64, Id)>, limit: u64) -> Vec<Vec<Id>> {
+    let total: u64 = sized.iter().map(|(b, _)| b).sum();
+    let n = usize::try_from(total.div_ceil(limit.max(1)))
+        .unwrap_or(usize::MAX)
+        .clamp(1, sized.len().max(1));
+    sized.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut groups: Vec<(u64, Vec<Id>)> = vec![(0, Vec::new()); n];
+    for (bytes, id) in sized {
+        let (_, smallest) = groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.0, i))
+            .min()
+            .unwrap_or((0, 0));
+        groups[smallest].0 += bytes;
+        groups[smallest].1.push(id);
+    }
+    groups.into_iter().map(|(_, ids)| ids).collect()
 }
 
 /// A ranked page (its title, URL and text are the document store's).
@@ -773,6 +841,125 @@ pub fn prefix_chars(text: &str, max_chars: usize) -> String {
 #[cfg(test)]
 #[allow(clippy::single_range_in_vec_init)] // highlight lists of one range
 mod tests {
+    /// Search, passage search and the best-passage pass give the same results over an
+    /// index left in many segments (a merge limit of one byte keeps every commit's
+    /// segment) as over the same documents in one segment.
+    #[test]
+    fn many_segments_rank_like_one() {
+        use super::*;
+        use crate::model::Section;
+        let words = [
+            "river", "music", "war", "city", "science", "film", "king", "island",
+        ];
+        let docs: Vec<Document> = (0..24usize)
+            .map(|i| {
+                let para = |k: usize| {
+                    (0..60)
+                        .map(|j| words[(i * 7 + j * (k + 1)) % words.len()])
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                };
+                Document {
+                    id: format!("t:{i}"),
+                    title: format!("{} {i}", words[i % words.len()]),
+                    url: format!("https://en.wikipedia.org/wiki/T{i}"),
+                    lang: Lang::En,
+                    timestamp: None,
+                    sections: vec![Section {
+                        heading_path: vec![words[(i + 3) % words.len()].to_string()],
+                        text: (0..4).map(para).collect::<Vec<_>>().join("\n"),
+                    }],
+                    categories: Vec::new(),
+                    links: Vec::new(),
+                }
+            })
+            .collect();
+        let build = |segmented: bool| {
+            let dir = tempfile::tempdir().unwrap();
+            let mut w = LangIndexWriter::create(dir.path(), Lang::En).unwrap();
+            for doc in &docs {
+                w.add(doc, &crate::passages::passages(doc)).unwrap();
+                if segmented {
+                    w.pages.1.commit().unwrap();
+                    w.passages.1.commit().unwrap();
+                }
+            }
+            w.finish_with_limit(if segmented { 1 } else { u64::MAX })
+                .unwrap();
+            let index = LangIndex::open(dir.path(), Lang::En).unwrap();
+            (dir, index)
+        };
+        let (_one_dir, one) = build(false);
+        let (_many_dir, many) = build(true);
+        let segments = |i: &LangIndex| i.pages.0.searcher().segment_readers().len();
+        assert_eq!(segments(&one), 1);
+        assert!(segments(&many) > 10, "{} segments", segments(&many));
+        let ids: Vec<String> = docs.iter().map(|d| d.id.clone()).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        for query in [
+            &["river"][..],
+            &["war", "king"],
+            &["film", "island", "music"],
+        ] {
+            let terms: Vec<String> = query.iter().map(|t| t.to_string()).collect();
+            let pages = |i: &LangIndex| {
+                i.search_pages(&terms, &terms, 10)
+                    .unwrap()
+                    .into_iter()
+                    .map(|h| (h.doc_id, h.score.to_bits()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(pages(&one), pages(&many), "{query:?}");
+            let passages = |i: &LangIndex| {
+                i.search_passages(&terms, 10)
+                    .unwrap()
+                    .into_iter()
+                    .map(|p| (p.doc_id, p.ordinal, p.score.to_bits()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(passages(&one), passages(&many), "{query:?}");
+            assert_eq!(
+                one.best_passages(&ids, &terms).unwrap(),
+                many.best_passages(&ids, &terms).unwrap(),
+                "{query:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn merge_groups_split_evenly_within_the_limit() {
+        use super::merge_groups;
+        // Everything fits: one group of all segments.
+        assert_eq!(
+            merge_groups(vec![(3, 'a'), (5, 'b'), (2, 'c')], 100),
+            [vec!['b', 'a', 'c']]
+        );
+        // 30 bytes at a limit of 12: three groups, largest first into the lightest.
+        let groups = merge_groups(
+            vec![
+                (6, 'a'),
+                (5, 'b'),
+                (4, 'c'),
+                (4, 'd'),
+                (3, 'e'),
+                (3, 'f'),
+                (3, 'g'),
+                (2, 'h'),
+            ],
+            12,
+        );
+        assert_eq!(
+            groups,
+            [vec!['a', 'f'], vec!['b', 'e', 'g'], vec!['c', 'd', 'h']]
+        );
+        // Never more groups than segments; no segments, no merge.
+        assert_eq!(merge_groups(vec![(50, 'a'), (50, 'b')], 1).len(), 2);
+        assert_eq!(
+            merge_groups(Vec::<(u64, char)>::new(), 10),
+            [Vec::<char>::new()]
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -19,31 +19,34 @@ use crate::table::{TableError, TableWriter};
 /// Appends entries; drains them into a sorted table with the first entry for each key.
 pub struct SpillMap {
     dir: PathBuf,
-    name: &'static str,
+    name: String,
     /// Keys and values of the buffered entries, back to back.
     bytes: Vec<u8>,
     /// (offset into `bytes`, key length, value length) of each buffered entry.
     entries: Vec<(usize, u32, u32)>,
     budget: usize,
     runs: Vec<PathBuf>,
+    /// Entries dropped so far because an earlier one had the same key.
+    duplicates: u64,
 }
 
 impl SpillMap {
     /// A map whose runs go to `dir/{name}.{n}.run`, buffering about `budget` bytes.
-    pub fn new(dir: &Path, name: &'static str, budget: usize) -> SpillMap {
+    pub fn new(dir: &Path, name: &str, budget: usize) -> SpillMap {
         SpillMap {
             dir: dir.to_path_buf(),
-            name,
+            name: name.to_string(),
             bytes: Vec::new(),
             entries: Vec::new(),
             budget,
             runs: Vec::new(),
+            duplicates: 0,
         }
     }
 
     pub fn push(&mut self, key: &[u8], value: &[u8]) -> Result<(), TableError> {
         let too_large = || TableError::Format {
-            path: self.dir.join(self.name),
+            path: self.dir.join(&self.name),
             reason: format!("an entry of {} bytes is too large", key.len() + value.len()),
         };
         let klen = u32::try_from(key.len()).map_err(|_| too_large())?;
@@ -78,9 +81,11 @@ impl SpillMap {
         };
         let mut out = BufWriter::with_capacity(1 << 16, File::create(&path).map_err(io)?);
         let mut last: Option<&[u8]> = None;
+        let mut dropped = 0;
         for e in &entries {
             let key = self.key(e);
             if last == Some(key) {
+                dropped += 1;
                 continue;
             }
             last = Some(key);
@@ -91,6 +96,7 @@ impl SpillMap {
             out.write_all(value).map_err(io)?;
         }
         out.flush().map_err(io)?;
+        self.duplicates += dropped;
         self.runs.push(path);
         self.bytes.clear();
         entries.clear();
@@ -100,7 +106,16 @@ impl SpillMap {
 
     /// Merges every run into `table` in key order, the first entry for each key only,
     /// and deletes the runs. Returns the number of entries written.
-    pub fn drain_into(mut self, table: &mut TableWriter) -> Result<u64, TableError> {
+    pub fn drain_into(self, table: &mut TableWriter) -> Result<u64, TableError> {
+        self.drain(|key, value| table.add(key, value))
+            .map(|drained| drained.written)
+    }
+
+    /// Hands every key, in order, with its first value to `sink`, and deletes the runs.
+    pub fn drain(
+        mut self,
+        mut sink: impl FnMut(&[u8], &[u8]) -> Result<(), TableError>,
+    ) -> Result<Drained, TableError> {
         self.spill()?;
         self.bytes = Vec::new();
         let mut runs = self
@@ -120,9 +135,11 @@ impl SpillMap {
         let mut written = 0;
         while let Some(Reverse((key, i, value))) = heads.pop() {
             if last.as_deref() != Some(&key[..]) {
-                table.add(&key, &value)?;
+                sink(&key, &value)?;
                 written += 1;
                 last = Some(key);
+            } else {
+                self.duplicates += 1;
             }
             if let Some((key, value)) = runs[i].next()? {
                 heads.push(Reverse((key, i, value)));
@@ -134,8 +151,20 @@ impl SpillMap {
                 source,
             })?;
         }
-        Ok(written)
+        Ok(Drained {
+            written,
+            duplicates: self.duplicates,
+        })
     }
+}
+
+/// What [`SpillMap::drain`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Drained {
+    /// Keys handed to the sink.
+    pub written: u64,
+    /// Entries dropped because an earlier entry had their key.
+    pub duplicates: u64,
 }
 
 /// One run being merged.

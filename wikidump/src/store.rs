@@ -4,19 +4,16 @@
 //! runs in the private build dir that keep the first entry for each key. Then
 //! [`BuildStore::freeze`] finishes `docs` and merges each map into an immutable table of
 //! the published [`crate::docstore`]. Memory stays bounded whatever the corpus size: the
-//! maps' buffers, plus two sets of 16-byte hashes (doc ids, redirect sources) that decide
-//! duplicates while the ingest runs (about 300 MB at full English Wikipedia).
+//! maps' buffers, the `docs` table's block list (16 bytes per 16 KiB block), and two
+//! [`SeenSet`]s (doc ids, redirect sources) that decide duplicates while the ingest runs.
 
-use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::path::Path;
-
-use rustc_hash::FxHasher;
 
 use crate::docstore::{self, lang_key as key};
 use crate::error::CorpusError;
 use crate::model::{Document, Redirect};
 use crate::normalize::{folded_key, title_key};
+use crate::seen::SeenSet;
 use crate::spill::SpillMap;
 use crate::table::{KeyedTableWriter, TableError, TableWriter};
 
@@ -34,8 +31,8 @@ pub struct BuildStore {
     urls: SpillMap,
     /// Every stored doc id and redirect source, as 128-bit hashes: a duplicate must be
     /// known when it arrives (it is skipped and counted), not only at the merge.
-    doc_ids: Seen,
-    redirect_keys: Seen,
+    doc_ids: SeenSet,
+    redirect_keys: SeenSet,
 }
 
 /// What happened to a write: the tables keep the first entry for a key.
@@ -68,8 +65,8 @@ impl BuildStore {
             titles_folded: map("titles_folded"),
             redirects: map("redirects"),
             urls: map("urls"),
-            doc_ids: Seen::default(),
-            redirect_keys: Seen::default(),
+            doc_ids: SeenSet::new(path, "doc_ids"),
+            redirect_keys: SeenSet::new(path, "redirect_keys"),
         })
     }
 
@@ -77,7 +74,7 @@ impl BuildStore {
     /// pointing at the first document (JSONL passage corpora repeat titles). First one
     /// wins everywhere, so the result depends only on input order.
     pub fn insert_document(&mut self, doc: &Document) -> Result<Inserted, CorpusError> {
-        if !self.doc_ids.insert(doc.id.as_bytes()) {
+        if !self.doc_ids.insert(doc.id.as_bytes()).map_err(table_err)? {
             return Ok(Inserted::Duplicate);
         }
         let json = serde_json::to_vec(doc).map_err(|e| CorpusError::Store {
@@ -101,7 +98,7 @@ impl BuildStore {
     /// Records a redirect unless its source is already a redirect.
     pub fn insert_redirect(&mut self, r: &Redirect) -> Result<Inserted, CorpusError> {
         let k = key(r.lang, &title_key(&r.from, r.lang));
-        if !self.redirect_keys.insert(k.as_bytes()) {
+        if !self.redirect_keys.insert(k.as_bytes()).map_err(table_err)? {
             return Ok(Inserted::Duplicate);
         }
         let json = serde_json::to_vec(r).map_err(|e| CorpusError::Store {
@@ -120,6 +117,8 @@ impl BuildStore {
         let io = |e: std::io::Error| CorpusError::Store {
             message: format!("{}: {e}", dir.display()),
         };
+        self.doc_ids.remove().map_err(table_err)?;
+        self.redirect_keys.remove().map_err(table_err)?;
         self.docs.finish().map_err(table_err)?;
         let mut bytes = std::fs::metadata(docstore::table_path(dir, "docs"))
             .map_err(io)?
@@ -141,26 +140,6 @@ impl BuildStore {
         }
         std::fs::write(dir.join(docstore::LOCK_FILE), b"").map_err(io)?;
         Ok(bytes)
-    }
-}
-
-/// A set of byte strings kept as 128-bit hashes (two salted passes of std's
-/// `DefaultHasher::new()`, fixed keys, so no randomness): 16 bytes an entry instead of the string, and a false
-/// "already seen" is as likely as a 128-bit collision.
-#[derive(Default)]
-struct Seen(HashSet<u128, BuildHasherDefault<FxHasher>>);
-
-impl Seen {
-    /// Adds `bytes`; false when it was already there.
-    fn insert(&mut self, bytes: &[u8]) -> bool {
-        let half = |salt: u8| {
-            let mut h = std::hash::DefaultHasher::new();
-            salt.hash(&mut h);
-            bytes.hash(&mut h);
-            h.finish()
-        };
-        self.0
-            .insert(u128::from(half(0)) << 64 | u128::from(half(1)))
     }
 }
 

@@ -20,7 +20,8 @@
 //! key. A *keyed* table ([`KeyedTableWriter`], magic `SWKEYED1`) takes them in any order:
 //! blocks follow arrival order and the index has one entry per key, sorted, so the writer
 //! never holds more than one block of values (the `docs` table is written this way while
-//! ingest runs, in input order).
+//! ingest runs, in input order); its keys wait in sorted runs on disk and the index is
+//! compressed as they are merged into it, so it never holds them all either.
 //!
 //! Integers are little-endian. A truncated or foreign file fails at open (footer), a
 //! damaged block at read (zstd checksum), each naming the file.
@@ -29,6 +30,8 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+
+use crate::spill::SpillMap;
 
 /// Default uncompressed bytes per block: small enough that a point read decompresses
 /// little (zstd decodes ~1 GB/s, so a read costs ~1 µs per KiB of block), large enough for
@@ -105,8 +108,9 @@ pub struct TableWriter {
     block_first: Vec<u8>,
     last_key: Option<Vec<u8>>,
     blocks: Vec<Block>,
-    /// First key of each block (sorted tables).
+    /// First key of each block (sorted tables; a keyed table indexes every key instead).
     first_keys: Keys,
+    index_first_keys: bool,
     offset: u64,
     entries: u64,
     block_bytes: usize,
@@ -132,6 +136,7 @@ impl TableWriter {
             last_key: None,
             blocks: Vec::new(),
             first_keys: Keys::default(),
+            index_first_keys: true,
             offset: 0,
             entries: 0,
             block_bytes: block_bytes.max(1),
@@ -202,10 +207,12 @@ impl TableWriter {
             .map_err(|e| self.io(e))?;
         self.out.write_all(&frame).map_err(|e| self.io(e))?;
         let number = self.current_block()?;
-        let first = std::mem::take(&mut self.block_first);
-        self.first_keys
-            .push(&first, number)
-            .ok_or_else(|| self.too_large())?;
+        if self.index_first_keys {
+            let first = std::mem::take(&mut self.block_first);
+            self.first_keys
+                .push(&first, number)
+                .ok_or_else(|| self.too_large())?;
+        }
         self.blocks.push(Block {
             offset: self.offset,
             len: u32::try_from(frame.len()).map_err(|_| self.too_large())?,
@@ -221,38 +228,35 @@ impl TableWriter {
     pub fn finish(mut self) -> Result<u64, TableError> {
         self.flush_block()?;
         let keys = std::mem::take(&mut self.first_keys);
-        let order: Vec<u32> = (0..keys.len() as u32).collect();
-        self.write_index(&keys, &order, MAGIC)
+        self.write_index(MAGIC, |index| {
+            (0..keys.len()).try_for_each(|i| index.key(keys.key(i), keys.blocks[i]))
+        })
     }
 
-    /// The index (blocks, then `keys` in `order`) and the footer.
+    /// The index (blocks, then the keys `add_keys` hands over, in order) and the footer.
+    /// The index is compressed as it is written, so a table with millions of keys never
+    /// holds them all in memory.
     fn write_index(
         mut self,
-        keys: &Keys,
-        order: &[u32],
         magic: &[u8; 8],
+        add_keys: impl FnOnce(&mut IndexEncoder<'_>) -> Result<(), TableError>,
     ) -> Result<u64, TableError> {
-        let mut raw = Vec::new();
-        raw.extend_from_slice(&(self.blocks.len() as u64).to_le_bytes());
+        let index_offset = self.offset;
+        let mut index = IndexEncoder::new(&mut self.out, &self.path)?;
+        index.write(&(self.blocks.len() as u64).to_le_bytes())?;
         for block in &self.blocks {
-            raw.extend_from_slice(&block.offset.to_le_bytes());
-            raw.extend_from_slice(&block.len.to_le_bytes());
-            raw.extend_from_slice(&block.raw_len.to_le_bytes());
+            index.write(&block.offset.to_le_bytes())?;
+            index.write(&block.len.to_le_bytes())?;
+            index.write(&block.raw_len.to_le_bytes())?;
         }
-        for &i in order {
-            let key = keys.key(i as usize);
-            put_varint(&mut raw, key.len() as u64);
-            raw.extend_from_slice(key);
-            put_varint(&mut raw, u64::from(keys.blocks[i as usize]));
-        }
-        let frame = self.compressor.compress(&raw).map_err(|e| self.io(e))?;
+        add_keys(&mut index)?;
+        let (len, raw_len) = index.finish()?;
         let mut footer = Vec::with_capacity(FOOTER);
-        footer.extend_from_slice(&self.offset.to_le_bytes());
-        footer.extend_from_slice(&(frame.len() as u64).to_le_bytes());
-        footer.extend_from_slice(&(raw.len() as u64).to_le_bytes());
+        footer.extend_from_slice(&index_offset.to_le_bytes());
+        footer.extend_from_slice(&len.to_le_bytes());
+        footer.extend_from_slice(&raw_len.to_le_bytes());
         footer.extend_from_slice(&self.entries.to_le_bytes());
         footer.extend_from_slice(magic);
-        self.out.write_all(&frame).map_err(|e| self.io(e))?;
         self.out.write_all(&footer).map_err(|e| self.io(e))?;
         let file = self.out.into_inner().map_err(|e| TableError::Io {
             path: self.path.clone(),
@@ -266,44 +270,149 @@ impl TableWriter {
     }
 }
 
+/// A table's index as it is written: one zstd frame (with its checksum), streamed.
+struct IndexEncoder<'a> {
+    path: &'a Path,
+    zstd: zstd::stream::write::Encoder<'static, Counted<&'a mut BufWriter<File>>>,
+    raw_len: u64,
+    varint: Vec<u8>,
+}
+
+impl<'a> IndexEncoder<'a> {
+    fn new(out: &'a mut BufWriter<File>, path: &'a Path) -> Result<IndexEncoder<'a>, TableError> {
+        let io = |source| TableError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut zstd = zstd::stream::write::Encoder::new(
+            Counted {
+                inner: out,
+                bytes: 0,
+            },
+            LEVEL,
+        )
+        .map_err(io)?;
+        zstd.include_checksum(true).map_err(io)?;
+        Ok(IndexEncoder {
+            path,
+            zstd,
+            raw_len: 0,
+            varint: Vec::with_capacity(10),
+        })
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<(), TableError> {
+        self.raw_len += bytes.len() as u64;
+        self.zstd.write_all(bytes).map_err(|source| TableError::Io {
+            path: self.path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// One key entry: its length, the key, its block number.
+    fn key(&mut self, key: &[u8], block: u32) -> Result<(), TableError> {
+        let mut varint = std::mem::take(&mut self.varint);
+        varint.clear();
+        put_varint(&mut varint, key.len() as u64);
+        self.write(&varint)?;
+        self.write(key)?;
+        varint.clear();
+        put_varint(&mut varint, u64::from(block));
+        self.write(&varint)?;
+        self.varint = varint;
+        Ok(())
+    }
+
+    /// Ends the frame; returns its compressed and raw lengths.
+    fn finish(self) -> Result<(u64, u64), TableError> {
+        let counted = self.zstd.finish().map_err(|source| TableError::Io {
+            path: self.path.to_path_buf(),
+            source,
+        })?;
+        Ok((counted.bytes, self.raw_len))
+    }
+}
+
+/// A writer that counts what passes through it.
+struct Counted<W> {
+    inner: W,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Memory for a keyed table's keys before a sorted run of them goes to disk.
+const KEY_BUDGET: usize = 8 << 20;
+
 /// Writes a keyed table: entries in any order, unique keys (checked at `finish`).
 pub struct KeyedTableWriter {
     blocks: TableWriter,
-    /// Every key so far with its block number.
-    keys: Keys,
+    /// Every key so far with its block number (u32, little-endian), as sorted runs beside
+    /// the table file, so memory does not grow with the number of keys.
+    keys: SpillMap,
 }
 
 impl KeyedTableWriter {
     pub fn create(path: &Path, block_bytes: usize) -> Result<KeyedTableWriter, TableError> {
+        KeyedTableWriter::with_key_budget(path, block_bytes, KEY_BUDGET)
+    }
+
+    fn with_key_budget(
+        path: &Path,
+        block_bytes: usize,
+        key_budget: usize,
+    ) -> Result<KeyedTableWriter, TableError> {
+        let name = path
+            .file_name()
+            .map(|n| format!("{}.keys", n.to_string_lossy()))
+            .unwrap_or_else(|| "keys".into());
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let mut blocks = TableWriter::create(path, block_bytes)?;
+        blocks.index_first_keys = false;
         Ok(KeyedTableWriter {
-            blocks: TableWriter::create(path, block_bytes)?,
-            keys: Keys::default(),
+            blocks,
+            keys: SpillMap::new(dir, &name, key_budget),
         })
     }
 
     pub fn add(&mut self, key: &[u8], value: &[u8]) -> Result<(), TableError> {
         let block = self.blocks.current_block()?;
-        self.keys
-            .push(key, block)
-            .ok_or_else(|| self.blocks.too_large())?;
+        self.keys.push(key, &block.to_le_bytes())?;
         self.blocks.append(key, value)
     }
 
-    /// Sorts the keys and writes them as the index (one entry per key), then the footer.
+    /// Merges the keys' runs into the index (one entry per key, sorted), then the footer.
+    /// A key added twice fails the table.
     pub fn finish(mut self) -> Result<u64, TableError> {
         self.blocks.flush_block()?;
-        let keys = std::mem::take(&mut self.keys);
-        let mut order: Vec<u32> = (0..keys.len() as u32).collect();
-        order.sort_unstable_by(|&a, &b| keys.key(a as usize).cmp(keys.key(b as usize)));
-        if order
-            .windows(2)
-            .any(|w| keys.key(w[0] as usize) == keys.key(w[1] as usize))
-        {
-            return Err(TableError::Unsorted {
-                path: self.blocks.path.clone(),
-            });
+        let path = self.blocks.path.clone();
+        let keys = self.keys;
+        let mut duplicates = 0;
+        let entries = self.blocks.write_index(KEYED_MAGIC, |index| {
+            let drained = keys.drain(|key, block| {
+                let block = <[u8; 4]>::try_from(block).map_err(|_| TableError::Format {
+                    path: path.clone(),
+                    reason: "a key run holds a block number that is not 4 bytes".into(),
+                })?;
+                index.key(key, u32::from_le_bytes(block))
+            })?;
+            duplicates = drained.duplicates;
+            Ok(())
+        })?;
+        if duplicates > 0 {
+            return Err(TableError::Unsorted { path });
         }
-        self.blocks.write_index(&keys, &order, KEYED_MAGIC)
+        Ok(entries)
     }
 }
 
@@ -604,7 +713,8 @@ mod tests {
     fn keyed_tables_take_keys_in_any_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k.tbl");
-        let mut w = KeyedTableWriter::create(&path, 1024).unwrap();
+        // A small key budget: the keys go through many sorted runs.
+        let mut w = KeyedTableWriter::with_key_budget(&path, 1024, 4096).unwrap();
         // A permutation of 0..5000, as input order would give ids.
         let order: Vec<u32> = (0..5000u32).map(|i| (i * 3001) % 5000).collect();
         for i in &order {
@@ -626,6 +736,11 @@ mod tests {
         sorted.sort();
         assert_eq!(keys, sorted);
         assert_eq!(keys.len(), 5000);
+        let files: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(files, ["k.tbl"], "the key runs are gone");
 
         let mut dup = KeyedTableWriter::create(&dir.path().join("d.tbl"), 1024).unwrap();
         dup.add(b"a", b"1").unwrap();
