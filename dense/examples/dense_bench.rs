@@ -1,7 +1,7 @@
 //! Dense retrieval benchmark driver (scripts/bench.d/25-dense.sh runs it; numbers go to
 //! BENCHMARKS.md "Dense and hybrid retrieval").
 //!
-//! `quality --data DIR --qa FILE`: recall@5 and MRR@10 of page search in each mode
+//! `quality --data DIR --qa FILE [--modes bm25,dense,hybrid]`: recall@5 and MRR@10 of page search in each mode
 //! (bm25, dense, hybrid) on two query sets: the hand-written QA set (questions with a
 //! gold title, English and Chinese) and descriptions generated from the corpus (each
 //! page's first sentence with every word of its title removed, the gold being the page:
@@ -151,18 +151,38 @@ fn description(title: &str, lead: &str, lang: Lang) -> Option<String> {
 
 const MODES: [SearchMode; 3] = [SearchMode::Bm25, SearchMode::Dense, SearchMode::Hybrid];
 
+/// `--modes bm25` (comma-separated; all three by default): only `bm25` needs no dense
+/// index, so BM25 ranking changes can be measured on a corpus without one.
 fn quality(args: &[String]) -> Res<()> {
-    let (corpus, dense) = open(args)?;
+    let modes: Vec<SearchMode> = match arg(args, "--modes") {
+        None => MODES.to_vec(),
+        Some(list) => list
+            .split(',')
+            .map(|m| {
+                MODES
+                    .into_iter()
+                    .find(|mode| mode.as_str() == m)
+                    .ok_or_else(|| format!("--modes: unknown mode {m}"))
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let (corpus, dense) = if modes == [SearchMode::Bm25] {
+        let data = PathBuf::from(arg(args, "--data").ok_or("--data DIR")?);
+        (Corpus::open(&data)?, None)
+    } else {
+        let (corpus, dense) = open(args)?;
+        (corpus, Some(dense))
+    };
     let per_lang: usize = arg(args, "--per-lang").map_or(Ok(150), |s| s.parse())?;
     let qs = queries(&corpus, args, per_lang)?;
-    for mode in MODES {
+    for mode in modes {
         for q in &qs {
             let request = SearchQuery {
                 text: q.text.clone(),
                 top_k: 10,
                 lang: Some(q.lang),
             };
-            let hits = search(&corpus, Some(&dense), &request, mode)?;
+            let hits = search(&corpus, dense.as_ref(), &request, mode)?;
             let rank = hits.iter().position(|h| h.title == q.gold).map(|r| r + 1);
             println!(
                 "{}",

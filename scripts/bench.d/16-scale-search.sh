@@ -14,7 +14,9 @@
 # Knobs: SIZES ("10000 100000"), ROUNDS (2), WORKERS ("1 8"), QUERIES (300),
 # BM25S_MAX (100000), SCALE_WORK (target/bench/scale-work), BASELINE (a search_bench binary
 # of an earlier build: timed as engine "baseline" in the same rounds, for an A/B of a
-# change). Writes target/bench/scale-search.md.
+# change), BASELINE_CORPUS_SUFFIX (the baseline reads corpus-N<suffix>, e.g. `-old`, when the
+# change altered the corpus layout; default: the same corpus). Writes
+# target/bench/scale-search.md.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -55,7 +57,7 @@ for n in ${SIZES:-10000 100000}; do
   for _ in $(seq "$rounds"); do
     for workers in ${WORKERS:-1 8}; do
       if [ -n "${BASELINE:-}" ]; then
-        "$BASELINE" run --corpus "$corpus" --queries "$w/queries.jsonl" --mode cold --workers "$workers" \
+        "$BASELINE" run --corpus "$corpus${BASELINE_CORPUS_SUFFIX:-}" --queries "$w/queries.jsonl" --mode cold --workers "$workers" \
           | sed 's/"engine":"simweb"/"engine":"baseline"/' | tag >>"$results"
       fi
       "$bin" run --corpus "$corpus" --queries "$w/queries.jsonl" --mode cold --workers "$workers" | tag >>"$results"

@@ -19,7 +19,7 @@ pub const PARSER_VERSION: &str = "simweb-wikidump/2";
 /// Bump when the on-disk layout changes; `Corpus::open` refuses other versions. Also
 /// when [`crate::passages`] would chunk a stored page differently: the passage index
 /// names passages by page and ordinal, and their text is recomputed at read time.
-pub const LAYOUT_VERSION: u32 = 4;
+pub const LAYOUT_VERSION: u32 = 5;
 
 /// File name of the manifest inside a data dir.
 pub const MANIFEST_FILE: &str = "manifest.json";
