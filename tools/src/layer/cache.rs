@@ -118,11 +118,31 @@ impl CacheStore {
     }
 }
 
+/// How long an open waits for the previous owner of the cache dir to let go: sled
+/// releases its file lock from a background thread a little after the last handle is
+/// dropped, so a reopen in the same process (a toolbox rebuilt, a server restarted in
+/// place) can find it still held. Another live process keeps it, and gets the error.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 fn open_sled(dir: &Path) -> Result<sled::Db, SetupError> {
-    sled::open(dir).map_err(|source| SetupError::Cache {
-        path: dir.display().to_string(),
-        source,
-    })
+    let started = std::time::Instant::now();
+    loop {
+        match sled::open(dir) {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && started.elapsed() < LOCK_WAIT =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(source) => {
+                return Err(SetupError::Cache {
+                    path: dir.display().to_string(),
+                    source,
+                })
+            }
+        }
+    }
 }
 
 pub(crate) struct CacheLayer {
