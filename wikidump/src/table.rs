@@ -397,8 +397,7 @@ impl KeyedTableWriter {
         self.blocks.flush_block()?;
         let path = self.blocks.path.clone();
         let keys = self.keys;
-        let mut duplicates = 0;
-        let entries = self.blocks.write_index(KEYED_MAGIC, |index| {
+        self.blocks.write_index(KEYED_MAGIC, |index| {
             let drained = keys.drain(|key, block| {
                 let block = <[u8; 4]>::try_from(block).map_err(|_| TableError::Format {
                     path: path.clone(),
@@ -406,13 +405,12 @@ impl KeyedTableWriter {
                 })?;
                 index.key(key, u32::from_le_bytes(block))
             })?;
-            duplicates = drained.duplicates;
+            // Failing here, before the footer, leaves a file no reader opens.
+            if drained.duplicates > 0 {
+                return Err(TableError::Unsorted { path: path.clone() });
+            }
             Ok(())
-        })?;
-        if duplicates > 0 {
-            return Err(TableError::Unsorted { path });
-        }
-        Ok(entries)
+        })
     }
 }
 
@@ -746,6 +744,10 @@ mod tests {
         dup.add(b"a", b"1").unwrap();
         dup.add(b"a", b"2").unwrap();
         assert!(dup.finish().is_err());
+        assert!(
+            Table::open(&dir.path().join("d.tbl")).is_err(),
+            "no footer written"
+        );
     }
 
     #[test]
