@@ -239,8 +239,8 @@ fn twostage(args: &[String]) -> Res<()> {
     for candidates in [20, 50, 100, 200, 400, 800] {
         let (mut found, mut total) = (0, 0);
         for v in &vectors {
-            let exact = index.search_exact(v, 10);
-            let two = index.search_two_stage_with(v, 10, candidates);
+            let exact = index.search_exact(v, 10, None);
+            let two = index.search_two_stage_with(v, 10, candidates, None);
             found += two.iter().filter(|h| exact.contains(h)).count();
             total += exact.len();
         }
@@ -320,6 +320,7 @@ fn scan(args: &[String]) -> Res<()> {
     }
     writer.finish(
         &["synthetic".to_string()],
+        &[simweb_wikidump::Lang::En],
         simweb_dense::IndexMeta {
             format: simweb_dense::index::INDEX_FORMAT,
             model: "synthetic".into(),
@@ -327,6 +328,7 @@ fn scan(args: &[String]) -> Res<()> {
             dims,
             quantization: simweb_dense::index::QUANTIZATION.into(),
             count: 0,
+            languages: Vec::new(),
             corpus_snapshot: String::new(),
             index_id: String::new(),
         },
@@ -334,16 +336,16 @@ fn scan(args: &[String]) -> Res<()> {
     let index = simweb_dense::DenseIndex::open(&dir)?;
     let queries: Vec<Vec<f32>> = (0..200).map(|_| unit(dims)).collect();
     for q in queries.iter().take(20) {
-        std::hint::black_box(index.search(q, 10));
+        std::hint::black_box(index.search(q, 10, None));
     }
     // Interleaved per query: the default search (two-stage from 50 K rows), then exact.
     let (mut ms, mut exact_ms) = (Vec::new(), Vec::new());
     for q in &queries {
         let t = Instant::now();
-        std::hint::black_box(index.search(q, 10));
+        std::hint::black_box(index.search(q, 10, None));
         ms.push(t.elapsed().as_secs_f64() * 1e3);
         let t = Instant::now();
-        std::hint::black_box(index.search_exact(q, 10));
+        std::hint::black_box(index.search_exact(q, 10, None));
         exact_ms.push(t.elapsed().as_secs_f64() * 1e3);
     }
     std::fs::remove_dir_all(&dir)?;

@@ -90,6 +90,7 @@ pub fn build_with(
     let pages = corpus.doc_ids()?;
     let expected = corpus.manifest().totals.passages as usize;
     let mut chunk = Chunk::default();
+    let mut langs = Vec::with_capacity(pages.len());
     let (mut chunks, mut total, mut embedded) = (0, 0, 0);
     let mut finish_chunk = |chunk: &mut Chunk, total: usize| -> Result<()> {
         let path = chunk_path(&build_dir, chunks);
@@ -108,6 +109,7 @@ pub fn build_with(
         let doc = corpus.document_text(doc_id)?.ok_or_else(|| {
             DenseError::Mismatch(format!("page {doc_id} vanished from the store"))
         })?;
+        langs.push(doc.lang);
         for passage in simweb_wikidump::passages(&doc) {
             chunk.rows.push((page as u32, passage.ordinal));
             chunk.texts.push(passage_text(&doc.title, &passage.text));
@@ -135,6 +137,7 @@ pub fn build_with(
     }
     let meta = writer.finish(
         &pages,
+        &langs,
         IndexMeta {
             format: INDEX_FORMAT,
             model: encoder.config().model.clone(),
@@ -142,6 +145,7 @@ pub fn build_with(
             dims,
             quantization: QUANTIZATION.to_string(),
             count: 0,
+            languages: Vec::new(),
             corpus_snapshot: corpus.snapshot_id().to_string(),
             index_id: String::new(),
         },

@@ -10,7 +10,11 @@
 //! bits.bin      count x dims/8 bytes: the sign of every component of (row - mean)
 //! keys.bin      count x (u32 page, u32 passage ordinal), little endian
 //! pages.txt     the doc ids `page` indexes, one per line
+//! langs.bin     one byte per page: its language, as an index into `languages` in dense.json
 //! ```
+//!
+//! A search names a language (the one BM25 would route the query to) and returns rows of
+//! that language only, so every mode answers a `lang: zh` query with Chinese pages.
 //!
 //! Search has two stages once an index is large ([`TWO_STAGE_MIN_ROWS`]): the Hamming
 //! distance between the query's sign bits and every row's (both centred on the mean row
@@ -30,10 +34,12 @@ use std::path::{Path, PathBuf};
 use memmap2::Mmap;
 use serde::{Deserialize, Serialize};
 
+use simweb_wikidump::Lang;
+
 use crate::error::{DenseError, Result};
 
 pub const INDEX_DIR: &str = "dense";
-pub const INDEX_FORMAT: u32 = 2;
+pub const INDEX_FORMAT: u32 = 3;
 pub const QUANTIZATION: &str =
     "int8 rows (one f32 scale each) + sign bits; Hamming candidates rescored on int8";
 /// Indexes with at least this many rows search in two stages (smaller ones exactly).
@@ -51,6 +57,8 @@ pub struct IndexMeta {
     pub dims: usize,
     pub quantization: String,
     pub count: usize,
+    /// The languages of the pages, sorted; `langs.bin` indexes into it.
+    pub languages: Vec<Lang>,
     /// The corpus snapshot the passages come from.
     pub corpus_snapshot: String,
     /// sha256 over this file's other fields and the index files: what cache keys and
@@ -77,6 +85,19 @@ pub struct DenseIndex {
     scales: Vec<f32>,
     keys: Vec<(u32, u32)>,
     pages: Vec<String>,
+    /// Each row's language (an index into `meta.languages`); empty when the index holds
+    /// one language, so a single-language corpus pays nothing for the filter.
+    row_langs: Vec<u8>,
+}
+
+/// Which rows a search may return.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Rows {
+    All,
+    /// The asked-for language has no rows.
+    Nothing,
+    /// Rows whose `row_langs` entry is this.
+    Lang(u8),
 }
 
 impl std::fmt::Debug for DenseIndex {
@@ -185,6 +206,22 @@ impl DenseIndex {
                 format!("names page {} of {}", bad.0, pages.len()),
             ));
         }
+        let langs_path = dir.join("langs.bin");
+        let page_langs = read_sized(&langs_path, pages.len())?;
+        if let Some(bad) = page_langs
+            .iter()
+            .find(|&&l| l as usize >= meta.languages.len())
+        {
+            return Err(DenseError::file(
+                &langs_path,
+                format!("names language {bad} of {}", meta.languages.len()),
+            ));
+        }
+        let row_langs = if meta.languages.len() > 1 {
+            keys.iter().map(|&(p, _)| page_langs[p as usize]).collect()
+        } else {
+            Vec::new()
+        };
         Ok(DenseIndex {
             words,
             meta,
@@ -194,6 +231,7 @@ impl DenseIndex {
             scales,
             keys,
             pages,
+            row_langs,
         })
     }
 
@@ -209,20 +247,46 @@ impl DenseIndex {
         self.meta.count == 0
     }
 
-    /// The `top_k` rows closest to `query` (L2-normalised, `dims` long) by cosine,
-    /// best first; equal scores keep row order. Two-stage from [`TWO_STAGE_MIN_ROWS`].
-    pub fn search(&self, query: &[f32], top_k: usize) -> Vec<DenseHit> {
+    /// The rows of `lang` (every row for `None`).
+    fn rows(&self, lang: Option<Lang>) -> Rows {
+        let Some(lang) = lang else {
+            return Rows::All;
+        };
+        match self.meta.languages.iter().position(|&l| l == lang) {
+            None => Rows::Nothing,
+            Some(_) if self.row_langs.is_empty() => Rows::All,
+            Some(i) => Rows::Lang(i as u8),
+        }
+    }
+
+    fn keeps(&self, rows: Rows, row: usize) -> bool {
+        match rows {
+            Rows::All => true,
+            Rows::Nothing => false,
+            Rows::Lang(l) => self.row_langs[row] == l,
+        }
+    }
+
+    /// The `top_k` rows of `lang` (every language for `None`) closest to `query`
+    /// (L2-normalised, `dims` long) by cosine, best first; equal scores keep row order.
+    /// Two-stage from [`TWO_STAGE_MIN_ROWS`].
+    pub fn search(&self, query: &[f32], top_k: usize, lang: Option<Lang>) -> Vec<DenseHit> {
         if self.meta.count >= TWO_STAGE_MIN_ROWS {
-            self.search_two_stage(query, top_k)
+            self.search_two_stage(query, top_k, lang)
         } else {
-            self.search_exact(query, top_k)
+            self.search_exact(query, top_k, lang)
         }
     }
 
     /// Hamming candidates from the sign bits, rescored on their int8 rows.
-    pub fn search_two_stage(&self, query: &[f32], top_k: usize) -> Vec<DenseHit> {
+    pub fn search_two_stage(
+        &self,
+        query: &[f32],
+        top_k: usize,
+        lang: Option<Lang>,
+    ) -> Vec<DenseHit> {
         let candidates = (top_k * CANDIDATES_PER_HIT).max(MIN_CANDIDATES);
-        self.search_two_stage_with(query, top_k, candidates)
+        self.search_two_stage_with(query, top_k, candidates, lang)
     }
 
     /// [`DenseIndex::search_two_stage`] rescoring `candidates` rows (for measuring the
@@ -232,9 +296,11 @@ impl DenseIndex {
         query: &[f32],
         top_k: usize,
         candidates: usize,
+        lang: Option<Lang>,
     ) -> Vec<DenseHit> {
         let dims = self.meta.dims;
-        if query.len() != dims || top_k == 0 {
+        let rows = self.rows(lang);
+        if query.len() != dims || top_k == 0 || rows == Rows::Nothing {
             return Vec::new();
         }
         let wanted = candidates.max(top_k);
@@ -242,7 +308,7 @@ impl DenseIndex {
             query.iter().zip(&self.mean).map(|(&x, &m)| x > m),
             self.words,
         );
-        let candidates = self.hamming_candidates(&code, wanted);
+        let candidates = self.hamming_candidates(&code, wanted, rows);
         let mut scored: Vec<Scored> = candidates
             .into_iter()
             .map(|row| Scored {
@@ -255,14 +321,19 @@ impl DenseIndex {
         self.hits(scored)
     }
 
-    /// The `wanted` rows nearest `code` in Hamming distance, ties by row order.
-    fn hamming_candidates(&self, code: &[u64], wanted: usize) -> Vec<usize> {
-        let count = self.meta.count;
+    /// The `wanted` rows of `rows` nearest `code` in Hamming distance, ties by row order.
+    fn hamming_candidates(&self, code: &[u64], wanted: usize, rows: Rows) -> Vec<usize> {
         let words = self.words;
+        // Rows outside the filter get a distance past every real one (at most 64 x words).
+        let outside = u16::MAX;
         let distances: Vec<u16> = self
             .bits
             .chunks_exact(words)
-            .map(|row| {
+            .enumerate()
+            .map(|(i, row)| {
+                if !self.keeps(rows, i) {
+                    return outside;
+                }
                 row.iter()
                     .zip(code)
                     .map(|(a, b)| (a ^ b).count_ones() as u16)
@@ -272,8 +343,10 @@ impl DenseIndex {
         // The smallest distance d whose running count reaches `wanted`, then every row
         // under d plus rows at d in row order.
         let mut histogram = vec![0usize; words * 64 + 1];
-        for &d in &distances {
+        let mut count = 0;
+        for &d in distances.iter().filter(|&&d| d != outside) {
             histogram[d as usize] += 1;
+            count += 1;
         }
         let mut below = 0;
         let mut cut = histogram.len() - 1;
@@ -321,10 +394,12 @@ impl DenseIndex {
             .collect()
     }
 
-    /// Every int8 row against `query`: the reference the two stages are measured by.
-    pub fn search_exact(&self, query: &[f32], top_k: usize) -> Vec<DenseHit> {
+    /// Every int8 row of `lang` against `query`: the reference the two stages are
+    /// measured by.
+    pub fn search_exact(&self, query: &[f32], top_k: usize, lang: Option<Lang>) -> Vec<DenseHit> {
         let dims = self.meta.dims;
-        if query.len() != dims || top_k == 0 {
+        let rows = self.rows(lang);
+        if query.len() != dims || top_k == 0 || rows == Rows::Nothing {
             return Vec::new();
         }
         let count = self.meta.count;
@@ -335,14 +410,14 @@ impl DenseIndex {
         };
         let span = count.div_ceil(threads.max(1)).max(1);
         let mut best: Vec<Scored> = if threads <= 1 {
-            self.scan(query, 0, count, top_k)
+            self.scan(query, 0, count, top_k, rows)
         } else {
             std::thread::scope(|scope| {
                 let handles: Vec<_> = (0..count)
                     .step_by(span)
                     .map(|start| {
                         let end = (start + span).min(count);
-                        scope.spawn(move || self.scan(query, start, end, top_k))
+                        scope.spawn(move || self.scan(query, start, end, top_k, rows))
                     })
                     .collect();
                 handles
@@ -356,10 +431,17 @@ impl DenseIndex {
         self.hits(best)
     }
 
-    fn scan(&self, query: &[f32], start: usize, end: usize, top_k: usize) -> Vec<Scored> {
+    fn scan(
+        &self,
+        query: &[f32],
+        start: usize,
+        end: usize,
+        top_k: usize,
+        rows: Rows,
+    ) -> Vec<Scored> {
         // A min-heap of the best so far (`Reverse` order via `Scored`'s Ord).
         let mut heap: BinaryHeap<std::cmp::Reverse<Scored>> = BinaryHeap::with_capacity(top_k + 1);
-        for row in start..end {
+        for row in (start..end).filter(|&row| self.keeps(rows, row)) {
             let s = Scored {
                 score: self.row_score(query, row),
                 row,
@@ -520,10 +602,23 @@ impl IndexWriter {
         Ok(())
     }
 
-    /// Flushes and syncs the rows, writes `pages.txt` and `dense.json` (with the
-    /// index id, a hash over the metadata and every file) last.
-    pub fn finish(self, pages: &[String], mut meta: IndexMeta) -> Result<IndexMeta> {
+    /// Flushes and syncs the rows, writes `pages.txt`, `langs.bin` (from `langs`, one
+    /// per page) and `dense.json` (with the index id, a hash over the metadata and every
+    /// file) last.
+    pub fn finish(
+        self,
+        pages: &[String],
+        langs: &[Lang],
+        mut meta: IndexMeta,
+    ) -> Result<IndexMeta> {
         let dir = self.dir.clone();
+        if langs.len() != pages.len() {
+            return Err(DenseError::Mismatch(format!(
+                "{} page languages for {} pages",
+                langs.len(),
+                pages.len()
+            )));
+        }
         for w in [self.vectors, self.scales, self.keys] {
             let f = w
                 .into_inner()
@@ -543,6 +638,16 @@ impl IndexWriter {
         }
         let pages_path = dir.join("pages.txt");
         std::fs::write(&pages_path, text).map_err(|e| DenseError::file(&pages_path, e))?;
+        let mut languages = langs.to_vec();
+        languages.sort();
+        languages.dedup();
+        let codes: Vec<u8> = langs
+            .iter()
+            .map(|l| languages.iter().position(|x| x == l).unwrap_or(0) as u8)
+            .collect();
+        let langs_path = dir.join("langs.bin");
+        std::fs::write(&langs_path, codes).map_err(|e| DenseError::file(&langs_path, e))?;
+        meta.languages = languages;
         meta.count = self.count;
         meta.index_id = String::new();
         let mut hasher = sha2::Sha256::new();
@@ -554,6 +659,7 @@ impl IndexWriter {
             "bits.bin",
             "keys.bin",
             "pages.txt",
+            "langs.bin",
         ] {
             hasher.update(read(&dir.join(name))?);
         }
@@ -562,5 +668,141 @@ impl IndexWriter {
         let json = serde_json::to_vec_pretty(&meta).map_err(|e| DenseError::file(&meta_path, e))?;
         std::fs::write(&meta_path, json).map_err(|e| DenseError::file(&meta_path, e))?;
         Ok(meta)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A unit vector along axis `axis` tilted towards axis 1 by `tilt` (so rows differ
+    /// in score against a query along axis 0).
+    fn unit(dims: usize, axis: usize, tilt: f32) -> Vec<f32> {
+        let mut v = vec![0f32; dims];
+        v[axis] = 1.0;
+        v[1] += tilt;
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter().map(|x| x / norm).collect()
+    }
+
+    /// Pages alternate English / Chinese, two passages each, all near axis 0.
+    fn mixed_index(dir: &Path, pages: usize) -> DenseIndex {
+        let dims = 64;
+        let mut w = IndexWriter::create(&dir.join(INDEX_DIR), dims).unwrap();
+        let (mut ids, mut langs) = (Vec::new(), Vec::new());
+        for p in 0..pages {
+            ids.push(format!("test:{p}"));
+            langs.push(if p % 2 == 0 { Lang::En } else { Lang::Zh });
+            for o in 0..2u32 {
+                let tilt = (p * 2 + o as usize) as f32 * 0.01;
+                let (row, scale) = quantize(&unit(dims, 0, tilt));
+                w.push(&row, scale, p as u32, o).unwrap();
+            }
+        }
+        let meta = IndexMeta {
+            format: INDEX_FORMAT,
+            model: "test".into(),
+            model_fingerprint: String::new(),
+            dims,
+            quantization: QUANTIZATION.into(),
+            count: 0,
+            languages: Vec::new(),
+            corpus_snapshot: String::new(),
+            index_id: String::new(),
+        };
+        let meta = w.finish(&ids, &langs, meta).unwrap();
+        assert_eq!(meta.languages, vec![Lang::En, Lang::Zh]);
+        DenseIndex::open(dir).unwrap()
+    }
+
+    fn page_number(hit: &DenseHit) -> usize {
+        hit.doc_id["test:".len()..].parse().unwrap()
+    }
+
+    #[test]
+    fn a_language_filter_returns_that_language_only_in_both_stages() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = mixed_index(dir.path(), 40);
+        let q = unit(64, 0, 0.0);
+        let all = index.search_exact(&q, 10, None);
+        // Unfiltered, the nearest rows are the least tilted: pages 0..5 of both languages.
+        assert_eq!(
+            all.iter().map(page_number).collect::<Vec<_>>(),
+            vec![0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+        );
+        for (lang, parity) in [(Lang::En, 0), (Lang::Zh, 1)] {
+            let exact = index.search_exact(&q, 10, Some(lang));
+            assert_eq!(exact.len(), 10);
+            assert!(
+                exact.iter().all(|h| page_number(h) % 2 == parity),
+                "{lang:?}"
+            );
+            // Every row a candidate: the two stages give the exact scan's answer.
+            let two = index.search_two_stage_with(&q, 10, index.len(), Some(lang));
+            assert_eq!(two, exact);
+            // Fewer candidates than rows: still only that language.
+            let few = index.search_two_stage_with(&q, 5, 12, Some(lang));
+            assert_eq!(few.len(), 5);
+            assert!(few.iter().all(|h| page_number(h) % 2 == parity), "{lang:?}");
+        }
+    }
+
+    #[test]
+    fn a_language_the_index_lacks_finds_nothing_and_one_language_needs_no_filter() {
+        let dir = tempfile::tempdir().unwrap();
+        let dims = 64;
+        let mut w = IndexWriter::create(&dir.path().join(INDEX_DIR), dims).unwrap();
+        for o in 0..3 {
+            let (row, scale) = quantize(&unit(dims, 0, o as f32 * 0.1));
+            w.push(&row, scale, 0, o).unwrap();
+        }
+        let meta = IndexMeta {
+            format: INDEX_FORMAT,
+            model: "test".into(),
+            model_fingerprint: String::new(),
+            dims,
+            quantization: QUANTIZATION.into(),
+            count: 0,
+            languages: Vec::new(),
+            corpus_snapshot: String::new(),
+            index_id: String::new(),
+        };
+        w.finish(&["test:0".into()], &[Lang::En], meta).unwrap();
+        let index = DenseIndex::open(dir.path()).unwrap();
+        assert!(index.row_langs.is_empty());
+        let q = unit(dims, 0, 0.0);
+        assert_eq!(index.search_exact(&q, 3, Some(Lang::En)).len(), 3);
+        assert_eq!(
+            index.search_exact(&q, 3, Some(Lang::En)),
+            index.search_exact(&q, 3, None)
+        );
+        assert!(index.search_exact(&q, 3, Some(Lang::Zh)).is_empty());
+        assert!(index
+            .search_two_stage_with(&q, 3, 3, Some(Lang::Zh))
+            .is_empty());
+    }
+
+    #[test]
+    fn page_languages_must_match_the_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = IndexWriter::create(&dir.path().join(INDEX_DIR), 64).unwrap();
+        let meta = IndexMeta {
+            format: INDEX_FORMAT,
+            model: "test".into(),
+            model_fingerprint: String::new(),
+            dims: 64,
+            quantization: QUANTIZATION.into(),
+            count: 0,
+            languages: Vec::new(),
+            corpus_snapshot: String::new(),
+            index_id: String::new(),
+        };
+        let err = w
+            .finish(&["a".into(), "b".into()], &[Lang::En], meta)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("1 page languages for 2 pages"),
+            "{err}"
+        );
     }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use simweb_onnx::ExecutionProvider;
-use simweb_wikidump::{Corpus, PassageHit, SearchHit, SearchQuery};
+use simweb_wikidump::{Corpus, Lang, PassageHit, SearchHit, SearchQuery};
 
 use crate::encoder::{Encoder, TextKind};
 use crate::error::{DenseError, Result};
@@ -96,13 +96,14 @@ impl DenseRetriever {
         &self.encoder
     }
 
-    /// The `depth` nearest passages to `query`.
-    pub fn nearest(&self, query: &str, depth: usize) -> Result<Vec<DenseHit>> {
+    /// The `depth` nearest passages to `query` in pages of `lang` (any language for
+    /// `None`).
+    pub fn nearest(&self, query: &str, depth: usize, lang: Option<Lang>) -> Result<Vec<DenseHit>> {
         if query.trim().is_empty() {
             return Ok(Vec::new());
         }
         let v = self.encoder.embed(&[query], TextKind::Query)?;
-        Ok(self.index.search(&v, depth))
+        Ok(self.index.search(&v, depth, lang))
     }
 }
 
@@ -139,7 +140,10 @@ pub fn retrieve(
         SearchMode::Bm25 => Ok(corpus.retrieve(q)?),
         SearchMode::Dense => {
             let dense = need(dense, mode)?;
-            let hits = dense.nearest(&q.text, top_k)?;
+            let Some(lang) = corpus.query_lang(q)? else {
+                return Ok(Vec::new());
+            };
+            let hits = dense.nearest(&q.text, top_k, Some(lang))?;
             Ok(corpus.passage_hits(hits.into_iter().map(|h| (h.doc_id, h.ordinal, h.score)))?)
         }
         SearchMode::Hybrid => {
@@ -152,7 +156,7 @@ pub fn retrieve(
             let bm25: Vec<(String, u32)> =
                 bm25.into_iter().map(|h| (h.doc_id, h.ordinal)).collect();
             let near: Vec<(String, u32)> = dense
-                .nearest(&q.text, depth)?
+                .nearest(&q.text, depth, corpus.query_lang(q)?)?
                 .into_iter()
                 .map(|h| (h.doc_id, h.ordinal))
                 .collect();
@@ -167,12 +171,21 @@ pub fn retrieve(
     }
 }
 
-/// The nearest passages reduced to one (the best) per page, best page first.
-fn dense_pages(dense: &DenseRetriever, text: &str, pages: usize) -> Result<Vec<DenseHit>> {
+/// The nearest passages to `q` (in the language BM25 would search) reduced to one (the
+/// best) per page, best page first.
+fn dense_pages(
+    corpus: &Corpus,
+    dense: &DenseRetriever,
+    q: &SearchQuery,
+    pages: usize,
+) -> Result<Vec<DenseHit>> {
+    let Some(lang) = corpus.query_lang(q)? else {
+        return Ok(Vec::new());
+    };
     let depth = (pages * 4).max(FUSION_DEPTH);
     let mut seen = std::collections::BTreeSet::new();
     Ok(dense
-        .nearest(text, depth)?
+        .nearest(&q.text, depth, Some(lang))?
         .into_iter()
         .filter(|h| seen.insert(h.doc_id.clone()))
         .take(pages)
@@ -192,7 +205,7 @@ pub fn search(
         SearchMode::Bm25 => Ok(corpus.search(q)?),
         SearchMode::Dense => {
             let dense = need(dense, mode)?;
-            let hits = dense_pages(dense, &q.text, top_k)?;
+            let hits = dense_pages(corpus, dense, q, top_k)?;
             Ok(corpus.page_hits(q, hits.into_iter().map(|h| (h.doc_id, h.ordinal, h.score)))?)
         }
         SearchMode::Hybrid => {
@@ -202,7 +215,7 @@ pub fn search(
                 top_k: depth,
                 ..q.clone()
             })?;
-            let near = dense_pages(dense, &q.text, depth)?;
+            let near = dense_pages(corpus, dense, q, depth)?;
             let best_dense: BTreeMap<String, u32> =
                 near.iter().map(|h| (h.doc_id.clone(), h.ordinal)).collect();
             let near: Vec<String> = near.into_iter().map(|h| h.doc_id).collect();

@@ -176,6 +176,13 @@ impl Corpus {
         self.indexes.keys().next().copied()
     }
 
+    /// The language a query is ranked in: `q.lang`, else [`Corpus::detect_lang`]
+    /// (`None`: the corpus has no index). Every search mode routes by this, so BM25 and
+    /// dense answer a query from the same language.
+    pub fn query_lang(&self, q: &SearchQuery) -> Result<Option<Lang>, CorpusError> {
+        Ok(self.index_for(q)?.map(|(lang, _)| lang))
+    }
+
     /// The language and index a query goes to (`None`: the corpus has no index).
     fn index_for(&self, q: &SearchQuery) -> Result<Option<(Lang, &LangIndex)>, CorpusError> {
         let lang = match q.lang {

@@ -14,7 +14,7 @@ fn dense_finds_a_passage_from_its_own_words() {
     for id in ids.iter().step_by(10) {
         let doc = corpus.document_text(id).unwrap().unwrap();
         for p in simweb_wikidump::passages(&doc).iter().take(1) {
-            let hits = dense.nearest(&p.text, 3).unwrap();
+            let hits = dense.nearest(&p.text, 3, None).unwrap();
             asked += 1;
             if hits
                 .iter()
@@ -131,14 +131,44 @@ fn the_two_stage_search_agrees_with_the_exact_scan() {
         let q = encoder
             .embed(&[doc.title.as_str()], simweb_dense::TextKind::Query)
             .unwrap();
-        let exact = index.search_exact(&q, 5);
+        let exact = index.search_exact(&q, 5, None);
         // Every row a candidate: the same hits, scores and order as the exact scan.
-        assert_eq!(index.search_two_stage_with(&q, 5, index.len()), exact);
+        assert_eq!(index.search_two_stage_with(&q, 5, index.len(), None), exact);
         // A quarter of the rows as candidates still finds most of the exact top 5.
-        let two = index.search_two_stage_with(&q, 5, index.len() / 4);
+        let two = index.search_two_stage_with(&q, 5, index.len() / 4, None);
         agree += two.iter().filter(|h| exact.contains(h)).count();
         total += exact.len();
     }
     assert!(total >= 50);
     assert!(agree * 10 >= total * 8, "{agree} of {total}");
+}
+
+#[test]
+fn every_mode_routes_a_query_to_the_language_bm25_uses() {
+    let (_, corpus, dense) = dense_corpus();
+    // The corpus is English only: asking for Chinese is the same error in every mode,
+    // never English pages from the vector index.
+    let q = SearchQuery {
+        lang: Some(simweb_wikidump::Lang::Zh),
+        ..SearchQuery::new("雷·查尔斯的唱片公司", 3)
+    };
+    let bm25 = search(&corpus, Some(&dense), &q, SearchMode::Bm25)
+        .unwrap_err()
+        .to_string();
+    assert!(bm25.contains("zh"), "{bm25}");
+    for mode in [SearchMode::Dense, SearchMode::Hybrid] {
+        let err = search(&corpus, Some(&dense), &q, mode).unwrap_err();
+        assert_eq!(err.to_string(), bm25, "{mode}");
+        let err = retrieve(&corpus, Some(&dense), &q, mode).unwrap_err();
+        assert_eq!(err.to_string(), bm25, "{mode}");
+    }
+    // Left to detection, a Chinese query on an English corpus is ranked in English by all.
+    let q = SearchQuery::new("雷·查尔斯的唱片公司", 3);
+    for mode in [SearchMode::Bm25, SearchMode::Dense, SearchMode::Hybrid] {
+        let hits = search(&corpus, Some(&dense), &q, mode).unwrap();
+        assert!(
+            hits.iter().all(|h| h.lang == simweb_wikidump::Lang::En),
+            "{mode}"
+        );
+    }
 }
