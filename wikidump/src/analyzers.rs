@@ -7,6 +7,12 @@
 //! - `simweb_zh`: traditional -> simplified folding, then jieba segmentation (search
 //!   mode), lower-cased; punctuation dropped. Folding happens inside the analyzer, so
 //!   `數學` in a query or a page meets `数学` in the index.
+//!
+//! English index fields do not run an analyzer at indexing time: [`EnglishTerms`] analyses
+//! a page once, as `simweb_en` / `simweb_en_exact` would, and the fields receive its
+//! terms joined by spaces, split again by the `simweb_pre_analyzed` tokenizer. A page's
+//! words used to be analysed once per field they feed (body, exact body, passage text);
+//! the terms are the same, so the postings are too.
 
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
@@ -23,20 +29,14 @@ use crate::normalize::fold_zh;
 pub const EN_ANALYZER: &str = "simweb_en";
 pub const ZH_ANALYZER: &str = "simweb_zh";
 pub const EN_EXACT_ANALYZER: &str = "simweb_en_exact";
+/// The tokenizer of fields whose values are already-analysed terms joined by spaces.
+pub const PRE_ANALYZED: &str = "simweb_pre_analyzed";
 
-/// Analyzer name for a language's text fields.
-pub fn analyzer_name(lang: Lang) -> &'static str {
+/// Tokenizer name for a language's index text fields: English values arrive analysed
+/// by [`EnglishTerms`]; Chinese ones are segmented by the index.
+pub fn index_tokenizer_name(lang: Lang) -> &'static str {
     match lang {
-        Lang::En => EN_ANALYZER,
-        Lang::Zh => ZH_ANALYZER,
-    }
-}
-
-/// Analyzer name for a language's unstemmed (exact-word) fields. Chinese words are not
-/// stemmed, so it is the ordinary Chinese analyzer.
-pub fn exact_analyzer_name(lang: Lang) -> &'static str {
-    match lang {
-        Lang::En => EN_EXACT_ANALYZER,
+        Lang::En => PRE_ANALYZED,
         Lang::Zh => ZH_ANALYZER,
     }
 }
@@ -50,6 +50,115 @@ pub fn register(index: &Index) {
     index
         .tokenizers()
         .register(ZH_ANALYZER, chinese_in_offset_order());
+    index.tokenizers().register(
+        PRE_ANALYZED,
+        TextAnalyzer::from(SpaceSplitTokenizer::default()),
+    );
+}
+
+/// English text analysed once into the terms of both English analyzers: appended to
+/// `exact` as `simweb_en_exact` would emit them and to `stemmed` as `simweb_en` would,
+/// each joined by single spaces (no term contains a space: the words are alphanumeric
+/// runs, and neither ASCII folding nor the stemmer adds one). One per indexing thread;
+/// stems are remembered as in [`MemoStemmer`].
+pub struct EnglishTerms {
+    words: TextAnalyzer,
+    stemmer: frostem::Stemmer,
+    stems: FxHashMap<String, String>,
+}
+
+impl Default for EnglishTerms {
+    fn default() -> Self {
+        EnglishTerms {
+            words: english_exact(),
+            stemmer: frostem::Stemmer::new(frostem::Algorithm::English),
+            stems: FxHashMap::default(),
+        }
+    }
+}
+
+impl EnglishTerms {
+    /// Appends the terms of `text`; returns how many.
+    pub fn analyse(&mut self, text: &str, exact: &mut String, stemmed: &mut String) -> usize {
+        let mut stream = self.words.token_stream(text);
+        let mut n = 0;
+        while stream.advance() {
+            let word = &mut stream.token_mut().text;
+            push_term(exact, word);
+            match self.stems.get(word.as_str()) {
+                Some(stem) => push_term(stemmed, stem),
+                None => {
+                    let stem = self.stemmer.stem(word).into_owned();
+                    push_term(stemmed, &stem);
+                    if self.stems.len() >= STEM_MEMO_WORDS {
+                        self.stems.clear();
+                    }
+                    self.stems.insert(std::mem::take(word), stem);
+                }
+            }
+            n += 1;
+        }
+        n
+    }
+}
+
+/// Appends `term` to a space-joined list.
+fn push_term(list: &mut String, term: &str) {
+    if !list.is_empty() {
+        list.push(' ');
+    }
+    list.push_str(term);
+}
+
+/// Splits a [`PRE_ANALYZED`] value at its spaces: each piece is one term.
+#[derive(Clone, Default)]
+struct SpaceSplitTokenizer {
+    token: Token,
+}
+
+struct SpaceSplitStream<'a> {
+    text: &'a str,
+    /// Where the next term starts; past the end once the last is out.
+    next: usize,
+    token: &'a mut Token,
+}
+
+impl Tokenizer for SpaceSplitTokenizer {
+    type TokenStream<'a> = SpaceSplitStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> SpaceSplitStream<'a> {
+        self.token.reset();
+        SpaceSplitStream {
+            text,
+            next: if text.is_empty() { 1 } else { 0 },
+            token: &mut self.token,
+        }
+    }
+}
+
+impl TokenStream for SpaceSplitStream<'_> {
+    fn advance(&mut self) -> bool {
+        if self.next > self.text.len() {
+            return false;
+        }
+        let rest = &self.text[self.next..];
+        let len = rest.find(' ').unwrap_or(rest.len());
+        self.token.text.clear();
+        self.token.text.push_str(&rest[..len]);
+        self.token.offset_from = self.next;
+        self.token.offset_to = self.next + len;
+        self.token.position = self.token.position.wrapping_add(1);
+        self.next += len + 1;
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.token
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.token
+    }
 }
 
 /// The analyzer a snippet re-tokenises passage text with: the index's text analyzer,
@@ -353,6 +462,42 @@ fn distinct_tokens(mut analyzer: TextAnalyzer, text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// All tokens of `text` through `analyzer`, in order.
+    fn all_tokens(mut analyzer: TextAnalyzer, text: &str) -> Vec<String> {
+        let mut stream = analyzer.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            out.push(stream.token().text.clone());
+        }
+        out
+    }
+
+    #[test]
+    fn english_terms_are_what_both_english_analyzers_emit() {
+        let text = "The Théâtre de l'Odéon's 1,200 seats were REBUILT in 1819; \
+                    Straße, naïve façades, ① and a supercalifragilisticexpialidociouslyxxxxxxxxx \
+                    word, 東京 Tokyo-based developers developed developing. Ⅻ ﬁ";
+        let mut terms = EnglishTerms::default();
+        // Twice: the second pass takes every stem from the memo.
+        for _ in 0..2 {
+            let (mut exact, mut stemmed) = (String::from("x"), String::new());
+            let n = terms.analyse(text, &mut exact, &mut stemmed);
+            let want_exact = all_tokens(english_exact(), text);
+            let want_stemmed = all_tokens(english(), text);
+            assert_eq!(n, want_exact.len());
+            // Appended after what was there, space-joined.
+            assert_eq!(exact, format!("x {}", want_exact.join(" ")));
+            assert_eq!(stemmed, want_stemmed.join(" "));
+            // The index's tokenizer gives the terms back.
+            let pre = TextAnalyzer::from(SpaceSplitTokenizer::default());
+            assert_eq!(all_tokens(pre.clone(), &stemmed), want_stemmed);
+            assert!(want_stemmed
+                .iter()
+                .all(|t| !t.is_empty() && !t.contains(' ')));
+            assert!(all_tokens(pre, "").is_empty());
+        }
+    }
 
     #[test]
     fn english_stems_and_drops_stop_words() {

@@ -34,7 +34,7 @@ use tantivy::{
     SegmentOrdinal, SegmentReader, TantivyDocument, Term, TERMINATED,
 };
 
-use crate::analyzers::{self, analyzer_name};
+use crate::analyzers::{self, index_tokenizer_name, EnglishTerms};
 use crate::model::{Document, Lang, Passage};
 
 /// A query word that is a word of the title, unstemmed, counts this much more than a
@@ -76,14 +76,11 @@ struct PassageFields {
 }
 
 /// An indexed, unstored text field: frequencies, no positions (see the module docs).
+/// English values arrive analysed ([`EnglishTerms`]), stemmed or exact by field.
 fn text_options(lang: Lang) -> TextOptions {
-    options_with(analyzer_name(lang))
-}
-
-fn options_with(analyzer: &str) -> TextOptions {
     TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
-            .set_tokenizer(analyzer)
+            .set_tokenizer(index_tokenizer_name(lang))
             .set_index_option(IndexRecordOption::WithFreqs),
     )
 }
@@ -94,15 +91,9 @@ fn page_schema(lang: Lang) -> (Schema, PageFields) {
         doc_id: b.add_text_field("doc_id", STRING | STORED),
         seq: b.add_u64_field("seq", FAST),
         title: b.add_text_field("title", text_options(lang)),
-        title_exact: b.add_text_field(
-            "title_exact",
-            options_with(analyzers::exact_analyzer_name(lang)),
-        ),
+        title_exact: b.add_text_field("title_exact", text_options(lang)),
         body: b.add_text_field("body", text_options(lang)),
-        body_exact: b.add_text_field(
-            "body_exact",
-            options_with(analyzers::exact_analyzer_name(lang)),
-        ),
+        body_exact: b.add_text_field("body_exact", text_options(lang)),
     };
     (b.build(), f)
 }
@@ -151,6 +142,8 @@ pub struct LangIndexWriter {
     passages: (Index, IndexWriter, PassageFields),
     page_seq: u64,
     passage_seq: u64,
+    /// English pages are analysed here, once for all their fields.
+    terms: EnglishTerms,
 }
 
 impl LangIndexWriter {
@@ -177,6 +170,7 @@ impl LangIndexWriter {
             passages: (passages, qw, qf),
             page_seq: 0,
             passage_seq: 0,
+            terms: EnglishTerms::default(),
         })
     }
 
@@ -190,6 +184,82 @@ impl LangIndexWriter {
 
     /// Adds a page and its passages (computed by the caller with [`crate::passages`]).
     pub fn add(&mut self, doc: &Document, passages: &[Passage]) -> tantivy::Result<()> {
+        match self.lang {
+            Lang::En => self.add_analysed(doc, passages),
+            Lang::Zh => self.add_segmented(doc, passages),
+        }
+    }
+
+    /// English: every text is analysed once. The page body's terms are its headings'
+    /// and its passages' (the passages cut the sections at whitespace, so they hold the
+    /// sections' words), each passage's are its own, and the title's serve the page and
+    /// every passage.
+    fn add_analysed(&mut self, doc: &Document, passages: &[Passage]) -> tantivy::Result<()> {
+        let terms = &mut self.terms;
+        let (mut title_exact, mut title) = (String::new(), String::new());
+        terms.analyse(&doc.title, &mut title_exact, &mut title);
+        let (mut body_exact, mut body) = (String::new(), String::new());
+        for section in &doc.sections {
+            for h in &section.heading_path {
+                terms.analyse(h, &mut body_exact, &mut body);
+            }
+        }
+        let mut passage_docs = Vec::with_capacity(passages.len());
+        let (_, _, f) = &self.passages;
+        let mut heading: Option<(&[String], String)> = None;
+        let mut scratch = String::new();
+        for p in passages {
+            let mut text = String::new();
+            terms.analyse(&p.text, &mut body_exact, &mut text);
+            if !text.is_empty() {
+                if !body.is_empty() {
+                    body.push(' ');
+                }
+                body.push_str(&text);
+            }
+            if heading
+                .as_ref()
+                .is_none_or(|(path, _)| *path != p.heading_path.as_slice())
+            {
+                let mut terms_of_path = String::new();
+                scratch.clear();
+                terms.analyse(
+                    &join_heading(&p.heading_path),
+                    &mut scratch,
+                    &mut terms_of_path,
+                );
+                heading = Some((&p.heading_path, terms_of_path));
+            }
+            let mut d = TantivyDocument::default();
+            d.add_text(f.doc_id, &p.doc_id);
+            d.add_u64(f.seq, self.passage_seq);
+            d.add_u64(f.ordinal, u64::from(p.ordinal));
+            d.add_text(f.title, &title);
+            d.add_text(f.heading, heading.as_ref().map_or("", |(_, t)| t.as_str()));
+            d.add_text(f.text, text);
+            passage_docs.push(d);
+            self.passage_seq += 1;
+        }
+        let (_, writer, f) = &self.pages;
+        let mut page = TantivyDocument::default();
+        page.add_text(f.doc_id, &doc.id);
+        page.add_u64(f.seq, self.page_seq);
+        page.add_text(f.title, title);
+        page.add_text(f.title_exact, title_exact);
+        page.add_text(f.body, body);
+        page.add_text(f.body_exact, body_exact);
+        writer.add_document(page)?;
+        self.page_seq += 1;
+        let (_, writer, _) = &self.passages;
+        for d in passage_docs {
+            writer.add_document(d)?;
+        }
+        Ok(())
+    }
+
+    /// Chinese: the index segments each field's text (a passage's words are segmented
+    /// in the passage, where a cut can change how the words around it split).
+    fn add_segmented(&mut self, doc: &Document, passages: &[Passage]) -> tantivy::Result<()> {
         let (_, writer, f) = &self.pages;
         let mut page = TantivyDocument::default();
         page.add_text(f.doc_id, &doc.id);
@@ -229,10 +299,23 @@ impl LangIndexWriter {
     }
 
     fn finish_with_limit(self, limit: u64) -> tantivy::Result<()> {
-        let (pages, pw, _) = self.pages;
-        let (passages, qw, _) = self.passages;
-        commit_and_merge(&pages, pw, &self.dir.join("pages"), limit)?;
-        commit_and_merge(&passages, qw, &self.dir.join("passages"), limit)
+        let (pages, mut pw, _) = self.pages;
+        let (passages, mut qw, _) = self.passages;
+        // The last in-memory segments are written by each writer's one indexing thread:
+        // both at once, so the two cores stay busy. The merges stay one after the
+        // other, since each maps up to `limit` bytes of segments.
+        std::thread::scope(|scope| {
+            let pages_commit = scope.spawn(|| pw.commit());
+            let passages_commit = qw.commit();
+            let pages_commit = pages_commit.join().unwrap_or_else(|_| {
+                Err(tantivy::TantivyError::SystemError(
+                    "the page index's commit panicked".into(),
+                ))
+            });
+            pages_commit.and(passages_commit)
+        })?;
+        merge_committed(&pages, pw, &self.dir.join("pages"), limit)?;
+        merge_committed(&passages, qw, &self.dir.join("passages"), limit)
     }
 }
 
@@ -250,13 +333,13 @@ fn merge_limit() -> u64 {
         << 20
 }
 
-fn commit_and_merge(
+/// Merges a committed index's segments in groups of at most `limit` bytes.
+fn merge_committed(
     index: &Index,
     mut writer: IndexWriter,
     dir: &Path,
     limit: u64,
 ) -> tantivy::Result<()> {
-    writer.commit()?;
     // A segment's files are named `{uuid}.{component}`.
     let mut by_segment: BTreeMap<String, u64> = BTreeMap::new();
     for entry in std::fs::read_dir(dir)? {

@@ -14,7 +14,7 @@ use crate::model::Lang;
 
 /// Bump when the cleaning, chunking or indexing changes what a corpus contains: it is
 /// part of the snapshot id, so old caches keyed by the id are not reused by mistake.
-pub const PARSER_VERSION: &str = "simweb-wikidump/2";
+pub const PARSER_VERSION: &str = "simweb-wikidump/3";
 
 /// Bump when the on-disk layout changes; `Corpus::open` refuses other versions. Also
 /// when [`crate::passages`] would chunk a stored page differently: the passage index

@@ -125,3 +125,43 @@ fn top10_matches_the_golden_file() {
     }
     assert_eq!(golden.lines().count(), now.lines().count(), "query count");
 }
+
+/// Each term of `texts` as `simweb_en_exact` emits it, sorted (a bag of words).
+fn exact_terms<'a>(
+    terms: &mut simweb_wikidump::analyzers::EnglishTerms,
+    texts: impl Iterator<Item = &'a str>,
+) -> Vec<String> {
+    let (mut exact, mut stemmed) = (String::new(), String::new());
+    for t in texts {
+        terms.analyse(t, &mut exact, &mut stemmed);
+    }
+    let mut bag: Vec<String> = exact
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect();
+    bag.sort();
+    bag
+}
+
+/// An English page body is indexed from its passages' terms, which is ranking-neutral
+/// only while the passages hold exactly their sections' words: checked on every English
+/// sample page.
+#[test]
+fn english_passages_hold_exactly_their_sections_words() {
+    let corpus = super::corpus::shared();
+    let mut terms = simweb_wikidump::analyzers::EnglishTerms::default();
+    let mut pages = 0;
+    for id in corpus.doc_ids().unwrap() {
+        let doc = corpus.document_text(&id).unwrap().unwrap();
+        if doc.lang != Lang::En {
+            continue;
+        }
+        let sections = exact_terms(&mut terms, doc.sections.iter().map(|s| s.text.as_str()));
+        let passages = simweb_wikidump::passages(&doc);
+        let chunks = exact_terms(&mut terms, passages.iter().map(|p| p.text.as_str()));
+        assert_eq!(sections, chunks, "{id}");
+        pages += 1;
+    }
+    assert!(pages > 100, "{pages} English pages");
+}
