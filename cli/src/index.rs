@@ -56,7 +56,12 @@ pub fn build_dense(
     quiet: bool,
 ) -> anyhow::Result<simweb_dense::BuildReport> {
     let model = model.unwrap_or_else(default_model_dir);
-    let encoder = Encoder::load(&model, device, threads)
+    let options = simweb_dense::EncoderOptions {
+        execution_provider: device,
+        intra_threads: threads,
+        sessions: 1,
+    };
+    let encoder = Encoder::load(&model, &options)
         .with_context(|| format!("cannot load the embedding model {}", model.display()))?;
     let bar = if quiet {
         indicatif::ProgressBar::hidden()

@@ -47,7 +47,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
         SearchMode::Dense | SearchMode::Hybrid => {
             let model = args.model.unwrap_or_else(simweb_dense::default_model_dir);
             Some(
-                DenseRetriever::open(&args.data, &model, Default::default(), None)
+                DenseRetriever::open(&args.data, &model, &Default::default())
                     .context("cannot open the dense index")?,
             )
         }

@@ -36,6 +36,10 @@ pub struct ServeArgs {
     /// "hybrid"` in search and retrieve.
     #[arg(long, env = "SIMWEB_DENSE")]
     pub dense: bool,
+    /// Query embeddings run at once with --dense (each session a copy of the model;
+    /// config `dense.sessions`, default 1).
+    #[arg(long, env = "SIMWEB_DENSE_SESSIONS")]
+    pub dense_sessions: Option<usize>,
     /// The default ranking when a call does not say (bm25, dense, hybrid).
     #[arg(long, env = "SIMWEB_SEARCH_MODE")]
     pub search_mode: Option<simweb_dense::SearchMode>,
@@ -70,6 +74,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     if args.dense {
         config.dense.enabled = true;
+    }
+    if let Some(sessions) = args.dense_sessions {
+        config.dense.sessions = Some(sessions);
     }
     if let Some(mode) = args.search_mode {
         config.tools.search.default_mode = mode;

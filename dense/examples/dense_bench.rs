@@ -14,6 +14,9 @@
 //! scan, per candidate count, on the corpus's real vectors.
 //! `scan --rows N`: p50/p99 of the default search and of the exact scan over N synthetic
 //! unit vectors (cost, not recall: random vectors have no neighbours worth finding).
+//! `concurrent --qa FILE --callers N --configs 1x2,2x1 --rounds R`: query embeddings/s
+//! and per-call p50/p99 with N callers at once, per encoder config (`SESSIONSxTHREADS`),
+//! configs interleaved per round; and each config's resident memory.
 //! Every subcommand prints JSON lines.
 
 use std::io::{BufRead, Write};
@@ -40,7 +43,8 @@ fn main() -> Res<()> {
         Some("embed") => embed(&args),
         Some("scan") => scan(&args),
         Some("twostage") => twostage(&args),
-        _ => Err("usage: dense_bench quality|latency|embed|scan ...".into()),
+        Some("concurrent") => concurrent(&args),
+        _ => Err("usage: dense_bench quality|latency|embed|scan|twostage|concurrent ...".into()),
     }
 }
 
@@ -54,7 +58,7 @@ struct Query {
 fn open(args: &[String]) -> Res<(Corpus, DenseRetriever)> {
     let data = PathBuf::from(arg(args, "--data").ok_or("--data DIR")?);
     let corpus = Corpus::open(&data)?;
-    let dense = DenseRetriever::open(&data, &default_model_dir(), Default::default(), None)?;
+    let dense = DenseRetriever::open(&data, &default_model_dir(), &Default::default())?;
     Ok((corpus, dense))
 }
 
@@ -275,7 +279,7 @@ fn embed(args: &[String]) -> Res<()> {
             writeln!(f, "{}", serde_json::to_string(t)?)?;
         }
     }
-    let encoder = Encoder::load(&default_model_dir(), Default::default(), None)?;
+    let encoder = Encoder::load(&default_model_dir(), &Default::default())?;
     let tokens: usize = texts
         .iter()
         .map(|t| {
@@ -293,6 +297,99 @@ fn embed(args: &[String]) -> Res<()> {
         json!({"kind": "embed", "engine": "simweb (ONNX Runtime)", "passages": texts.len(),
                "tokens": tokens, "seconds": secs, "per_sec": texts.len() as f64 / secs})
     );
+    Ok(())
+}
+
+/// This process's resident set, MB.
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn concurrent(args: &[String]) -> Res<()> {
+    let qa = arg(args, "--qa").ok_or("--qa FILE")?;
+    let callers: usize = arg(args, "--callers")
+        .unwrap_or_else(|| "8".into())
+        .parse()?;
+    let rounds: usize = arg(args, "--rounds")
+        .unwrap_or_else(|| "3".into())
+        .parse()?;
+    let configs = arg(args, "--configs").unwrap_or_else(|| "1x2,2x1".into());
+    let mut texts: Vec<String> = Vec::new();
+    for line in std::io::BufReader::new(std::fs::File::open(&qa)?).lines() {
+        let v: serde_json::Value = serde_json::from_str(&line?)?;
+        if let Some(q) = v["q"].as_str() {
+            texts.push(q.to_string());
+        }
+    }
+    // Each caller asks every query once per round.
+    let mut encoders = Vec::new();
+    for config in configs.split(',') {
+        let (sessions, threads) = config.split_once('x').ok_or("--configs SxT,...")?;
+        let before = rss_mb();
+        let encoder = Encoder::load(
+            &default_model_dir(),
+            &simweb_dense::EncoderOptions {
+                intra_threads: Some(threads.parse()?),
+                sessions: sessions.parse()?,
+                ..Default::default()
+            },
+        )?;
+        // Warm every session.
+        std::thread::scope(|scope| {
+            for _ in 0..encoder.sessions() {
+                scope.spawn(|| encoder.embed(&[texts[0].as_str()], simweb_dense::TextKind::Query));
+            }
+        });
+        println!(
+            "{}",
+            json!({"kind": "concurrent_load", "config": config, "rss_mb_added": rss_mb() - before})
+        );
+        encoders.push((config.to_string(), encoder));
+    }
+    for round in 0..rounds {
+        for (config, encoder) in &encoders {
+            let started = Instant::now();
+            let mut ms: Vec<f64> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..callers)
+                    .map(|c| {
+                        let texts = &texts;
+                        scope.spawn(move || {
+                            let mut ms = Vec::new();
+                            for i in 0..texts.len() {
+                                let t = &texts[(i + c) % texts.len()];
+                                let start = Instant::now();
+                                let v = encoder.embed(&[t.as_str()], simweb_dense::TextKind::Query);
+                                std::hint::black_box(v.ok());
+                                ms.push(start.elapsed().as_secs_f64() * 1e3);
+                            }
+                            ms
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_default())
+                    .collect()
+            });
+            let wall = started.elapsed().as_secs_f64();
+            ms.sort_by(f64::total_cmp);
+            let pct = |p: f64| ms[((ms.len() as f64 - 1.0) * p).round() as usize];
+            println!(
+                "{}",
+                json!({"kind": "concurrent", "round": round, "config": config, "callers": callers,
+                       "calls": ms.len(), "per_sec": ms.len() as f64 / wall,
+                       "p50_ms": pct(0.5), "p99_ms": pct(0.99)})
+            );
+        }
+    }
     Ok(())
 }
 

@@ -6,7 +6,8 @@
 //! `passage: ` for what is searched; the encoder applies them, callers never do.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use ort::session::Session;
 use ort::value::Tensor;
@@ -45,8 +46,30 @@ pub struct ModelConfig {
     pub passage_prefix: String,
 }
 
-/// A loaded encoder. `Send + Sync`; calls run one at a time on the session, each with
-/// ONNX Runtime's intra-op threads.
+/// How an encoder runs.
+#[derive(Debug, Clone, Copy)]
+pub struct EncoderOptions {
+    pub execution_provider: ExecutionProvider,
+    /// ONNX Runtime intra-op threads per session (`None`: one per core).
+    pub intra_threads: Option<usize>,
+    /// Sessions, each with its own copy of the model: how many calls run at once (more
+    /// callers wait for a free one). A session runs one call at a time, so a server
+    /// answering many rollouts' queries wants several, each with fewer threads.
+    pub sessions: usize,
+}
+
+impl Default for EncoderOptions {
+    fn default() -> Self {
+        EncoderOptions {
+            execution_provider: ExecutionProvider::default(),
+            intra_threads: None,
+            sessions: 1,
+        }
+    }
+}
+
+/// A loaded encoder. `Send + Sync`; each call runs on a free session (every session
+/// computes the same bits for the same input: same graph, same options).
 pub struct Encoder {
     dir: PathBuf,
     config: ModelConfig,
@@ -54,7 +77,9 @@ pub struct Encoder {
     /// records, and what a query-time encoder must match.
     fingerprint: String,
     tokenizer: Tokenizer,
-    session: Mutex<Session>,
+    sessions: Vec<Mutex<Session>>,
+    /// Where the next call starts looking for a free session (round robin).
+    next: AtomicUsize,
     pad_id: u32,
 }
 
@@ -68,13 +93,13 @@ impl std::fmt::Debug for Encoder {
 }
 
 impl Encoder {
-    /// Loads `dir` (see [`default_model_dir`]) on `execution_provider` with
-    /// `intra_threads` (`None`: one per core).
-    pub fn load(
-        dir: &Path,
-        execution_provider: ExecutionProvider,
-        intra_threads: Option<usize>,
-    ) -> Result<Self> {
+    /// Loads `dir` (see [`default_model_dir`]) as `options` say.
+    pub fn load(dir: &Path, options: &EncoderOptions) -> Result<Self> {
+        if options.sessions == 0 {
+            return Err(DenseError::Mismatch(
+                "an encoder needs at least one session (sessions = 0)".into(),
+            ));
+        }
         let config_path = dir.join("config.json");
         let text = std::fs::read_to_string(&config_path).map_err(|e| {
             DenseError::file(
@@ -109,19 +134,25 @@ impl Encoder {
         let pad_id = tokenizer.token_to_id("<pad>").ok_or_else(|| {
             DenseError::file(&tokenizer_path, "the vocabulary has no <pad> token")
         })?;
-        let session = simweb_onnx::session(
-            &model,
-            &SessionOptions {
-                execution_provider,
-                intra_threads,
-            },
-        )?;
+        let sessions = (0..options.sessions)
+            .map(|_| {
+                simweb_onnx::session(
+                    &model,
+                    &SessionOptions {
+                        execution_provider: options.execution_provider,
+                        intra_threads: options.intra_threads,
+                    },
+                )
+                .map(Mutex::new)
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
         Ok(Encoder {
             dir: dir.to_path_buf(),
             config,
             fingerprint,
             tokenizer,
-            session: Mutex::new(session),
+            sessions,
+            next: AtomicUsize::new(0),
             pad_id,
         })
     }
@@ -136,6 +167,26 @@ impl Encoder {
 
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
+    }
+
+    /// How many calls can run at once.
+    pub fn sessions(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// A free session if one is, else the next in turn once it is free.
+    fn session(&self) -> Result<MutexGuard<'_, Session>> {
+        let poisoned = || DenseError::ort("running the encoder", "a previous run panicked");
+        let n = self.sessions.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        for i in 0..n {
+            match self.sessions[(start + i) % n].try_lock() {
+                Ok(session) => return Ok(session),
+                Err(TryLockError::WouldBlock) => {}
+                Err(TryLockError::Poisoned(_)) => return Err(poisoned()),
+            }
+        }
+        self.sessions[start].lock().map_err(|_| poisoned())
     }
 
     /// Token ids of `text` as the encoder sees it: prefixed, `<s> … </s>`, truncated.
@@ -181,10 +232,7 @@ impl Encoder {
             .map_err(|e| DenseError::ort("creating input_ids", e))?;
         let mask = Tensor::from_array((shape, mask))
             .map_err(|e| DenseError::ort("creating attention_mask", e))?;
-        let mut session = self
-            .session
-            .lock()
-            .map_err(|_| DenseError::ort("running the encoder", "a previous run panicked"))?;
+        let mut session = self.session()?;
         let outputs = session
             .run(ort::inputs!["input_ids" => input, "attention_mask" => mask])
             .map_err(|e| DenseError::ort("running the encoder", e))?;

@@ -17,7 +17,7 @@ pub mod index;
 pub mod retriever;
 
 pub use build::{build, build_with, BuildReport};
-pub use encoder::{default_model_dir, Encoder, TextKind};
+pub use encoder::{default_model_dir, Encoder, EncoderOptions, TextKind};
 pub use error::{DenseError, Result};
 pub use index::{DenseHit, DenseIndex, IndexMeta};
 pub use retriever::{retrieve, search, DenseRetriever, SearchMode};

@@ -6,10 +6,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use simweb_onnx::ExecutionProvider;
 use simweb_wikidump::{Corpus, Lang, PassageHit, SearchHit, SearchQuery};
 
-use crate::encoder::{Encoder, TextKind};
+use crate::encoder::{Encoder, EncoderOptions, TextKind};
 use crate::error::{DenseError, Result};
 use crate::index::{DenseHit, DenseIndex};
 
@@ -68,14 +67,9 @@ pub struct DenseRetriever {
 impl DenseRetriever {
     /// Opens `<data_dir>/dense` and loads the model it was built with from `model_dir`;
     /// a different model (fingerprint) is an error, since its vectors would not compare.
-    pub fn open(
-        data_dir: &Path,
-        model_dir: &Path,
-        execution_provider: ExecutionProvider,
-        intra_threads: Option<usize>,
-    ) -> Result<Self> {
+    pub fn open(data_dir: &Path, model_dir: &Path, options: &EncoderOptions) -> Result<Self> {
         let index = DenseIndex::open(data_dir)?;
-        let encoder = Encoder::load(model_dir, execution_provider, intra_threads)?;
+        let encoder = Encoder::load(model_dir, options)?;
         if encoder.fingerprint() != index.meta().model_fingerprint {
             return Err(DenseError::Mismatch(format!(
                 "{} was built with model {} but {} is model {}: rebuild it with `simweb index dense`",

@@ -64,8 +64,12 @@ pub struct DenseConfig {
     pub enabled: bool,
     /// The embedding model directory (default: `$SIMWEB_HOME/models/multilingual-e5-small`).
     pub model: Option<PathBuf>,
-    /// ONNX Runtime intra-op threads for query embedding (default: one per core).
+    /// ONNX Runtime intra-op threads per session for query embedding (default: one
+    /// per core).
     pub threads: Option<usize>,
+    /// Query embeddings that run at once, each session a copy of the model (~0.3 GB):
+    /// concurrent callers otherwise queue on one (default 1).
+    pub sessions: Option<usize>,
 }
 
 impl Default for ServeConfig {
@@ -267,7 +271,7 @@ impl ServeConfig {
 
     /// Rejects settings that cannot work, naming the field.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let checks: [(bool, &str); 11] = [
+        let checks: [(bool, &str); 12] = [
             (
                 self.http.header_read_timeout_ms > 0,
                 "http.header_read_timeout_ms must be at least 1",
@@ -301,6 +305,10 @@ impl ServeConfig {
                 "http.max_in_flight must be at least 1",
             ),
             (self.http.max_batch > 0, "http.max_batch must be at least 1"),
+            (
+                self.dense.sessions != Some(0),
+                "dense.sessions must be at least 1",
+            ),
             (
                 self.episodes.max_turns > 0,
                 "episodes.max_turns must be at least 1",
@@ -447,6 +455,10 @@ mod tests {
         config.http.max_in_flight = 0;
         let err = config.validate().unwrap_err().to_string();
         assert!(err.contains("http.max_in_flight"), "{err}");
+        let mut config = ServeConfig::default();
+        config.dense.sessions = Some(0);
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("dense.sessions"), "{err}");
         let mut config = ServeConfig::default();
         config.episodes.prompt_template = Some("no placeholders".into());
         let err = config.validate().unwrap_err().to_string();

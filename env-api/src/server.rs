@@ -122,8 +122,11 @@ impl Server {
             let dense = simweb_dense::DenseRetriever::open(
                 corpus.data_dir(),
                 &model,
-                Default::default(),
-                config.dense.threads,
+                &simweb_dense::EncoderOptions {
+                    intra_threads: config.dense.threads,
+                    sessions: config.dense.sessions.unwrap_or(1),
+                    ..Default::default()
+                },
             )
             .map_err(ServeError::Dense)?;
             spec = spec.dense(Arc::new(dense));

@@ -192,12 +192,12 @@ pub fn dense_corpus() -> (PathBuf, Arc<Corpus>, Arc<simweb_dense::DenseRetriever
         .expect("ingesting the Ray Charles ZIM");
         let corpus = Arc::new(Corpus::open(&data).expect("opening the dense corpus"));
         let model = simweb_dense::default_model_dir();
-        let encoder = simweb_dense::Encoder::load(&model, Default::default(), None)
+        let encoder = simweb_dense::Encoder::load(&model, &Default::default())
             .expect("loading the embedding model (run `make setup`)");
         simweb_dense::build_with(&corpus, &encoder, DENSE_CHUNK_ROWS, |_, _| {})
             .expect("building the dense index");
         drop(encoder);
-        let retriever = simweb_dense::DenseRetriever::open(&data, &model, Default::default(), None)
+        let retriever = simweb_dense::DenseRetriever::open(&data, &model, &Default::default())
             .expect("opening the dense index");
         Dense {
             _dir: dir,

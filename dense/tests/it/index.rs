@@ -31,7 +31,7 @@ fn an_interrupted_build_resumes_and_publishes_the_same_bytes() {
     )
     .unwrap();
     let corpus = Corpus::open(&data).unwrap();
-    let encoder = Encoder::load(&default_model_dir(), Default::default(), None).unwrap();
+    let encoder = Encoder::load(&default_model_dir(), &Default::default()).unwrap();
 
     // Stop after two chunks, as a Ctrl-C would: nothing is published.
     let stopped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -116,14 +116,10 @@ fn an_index_from_another_model_is_refused() {
         serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
     meta["model_fingerprint"] = "0".repeat(64).into();
     std::fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
-    let err = simweb_dense::DenseRetriever::open(
-        dir.path(),
-        &default_model_dir(),
-        Default::default(),
-        None,
-    )
-    .unwrap_err()
-    .to_string();
+    let err =
+        simweb_dense::DenseRetriever::open(dir.path(), &default_model_dir(), &Default::default())
+            .unwrap_err()
+            .to_string();
     assert!(
         err.contains("rebuild it with `simweb index dense`"),
         "{err}"
