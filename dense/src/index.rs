@@ -675,6 +675,21 @@ impl IndexWriter {
 mod tests {
     use super::*;
 
+    /// What a writer's caller passes: the writer fills in count, languages and id.
+    fn test_meta(dims: usize) -> IndexMeta {
+        IndexMeta {
+            format: INDEX_FORMAT,
+            model: "test".into(),
+            model_fingerprint: String::new(),
+            dims,
+            quantization: QUANTIZATION.into(),
+            count: 0,
+            languages: Vec::new(),
+            corpus_snapshot: String::new(),
+            index_id: String::new(),
+        }
+    }
+
     /// A unit vector along axis `axis` tilted towards axis 1 by `tilt` (so rows differ
     /// in score against a query along axis 0).
     fn unit(dims: usize, axis: usize, tilt: f32) -> Vec<f32> {
@@ -699,18 +714,7 @@ mod tests {
                 w.push(&row, scale, p as u32, o).unwrap();
             }
         }
-        let meta = IndexMeta {
-            format: INDEX_FORMAT,
-            model: "test".into(),
-            model_fingerprint: String::new(),
-            dims,
-            quantization: QUANTIZATION.into(),
-            count: 0,
-            languages: Vec::new(),
-            corpus_snapshot: String::new(),
-            index_id: String::new(),
-        };
-        let meta = w.finish(&ids, &langs, meta).unwrap();
+        let meta = w.finish(&ids, &langs, test_meta(dims)).unwrap();
         assert_eq!(meta.languages, vec![Lang::En, Lang::Zh]);
         DenseIndex::open(dir).unwrap()
     }
@@ -756,18 +760,8 @@ mod tests {
             let (row, scale) = quantize(&unit(dims, 0, o as f32 * 0.1));
             w.push(&row, scale, 0, o).unwrap();
         }
-        let meta = IndexMeta {
-            format: INDEX_FORMAT,
-            model: "test".into(),
-            model_fingerprint: String::new(),
-            dims,
-            quantization: QUANTIZATION.into(),
-            count: 0,
-            languages: Vec::new(),
-            corpus_snapshot: String::new(),
-            index_id: String::new(),
-        };
-        w.finish(&["test:0".into()], &[Lang::En], meta).unwrap();
+        w.finish(&["test:0".into()], &[Lang::En], test_meta(dims))
+            .unwrap();
         let index = DenseIndex::open(dir.path()).unwrap();
         assert!(index.row_langs.is_empty());
         let q = unit(dims, 0, 0.0);
@@ -786,19 +780,8 @@ mod tests {
     fn page_languages_must_match_the_pages() {
         let dir = tempfile::tempdir().unwrap();
         let w = IndexWriter::create(&dir.path().join(INDEX_DIR), 64).unwrap();
-        let meta = IndexMeta {
-            format: INDEX_FORMAT,
-            model: "test".into(),
-            model_fingerprint: String::new(),
-            dims: 64,
-            quantization: QUANTIZATION.into(),
-            count: 0,
-            languages: Vec::new(),
-            corpus_snapshot: String::new(),
-            index_id: String::new(),
-        };
         let err = w
-            .finish(&["a".into(), "b".into()], &[Lang::En], meta)
+            .finish(&["a".into(), "b".into()], &[Lang::En], test_meta(64))
             .unwrap_err();
         assert!(
             err.to_string().contains("1 page languages for 2 pages"),

@@ -99,6 +99,16 @@ impl DenseRetriever {
         let v = self.encoder.embed(&[query], TextKind::Query)?;
         Ok(self.index.search(&v, depth, lang))
     }
+
+    /// The `depth` nearest passages to `q` in the language BM25 ranks it in
+    /// ([`Corpus::query_lang`]; none when the corpus has no index), so every mode answers
+    /// from the same language.
+    fn nearest_for(&self, corpus: &Corpus, q: &SearchQuery, depth: usize) -> Result<Vec<DenseHit>> {
+        match corpus.query_lang(q)? {
+            Some(lang) => self.nearest(&q.text, depth, Some(lang)),
+            None => Ok(Vec::new()),
+        }
+    }
 }
 
 fn need(dense: Option<&DenseRetriever>, mode: SearchMode) -> Result<&DenseRetriever> {
@@ -133,11 +143,7 @@ pub fn retrieve(
     match mode {
         SearchMode::Bm25 => Ok(corpus.retrieve(q)?),
         SearchMode::Dense => {
-            let dense = need(dense, mode)?;
-            let Some(lang) = corpus.query_lang(q)? else {
-                return Ok(Vec::new());
-            };
-            let hits = dense.nearest(&q.text, top_k, Some(lang))?;
+            let hits = need(dense, mode)?.nearest_for(corpus, q, top_k)?;
             Ok(corpus.passage_hits(hits.into_iter().map(|h| (h.doc_id, h.ordinal, h.score)))?)
         }
         SearchMode::Hybrid => {
@@ -150,7 +156,7 @@ pub fn retrieve(
             let bm25: Vec<(String, u32)> =
                 bm25.into_iter().map(|h| (h.doc_id, h.ordinal)).collect();
             let near: Vec<(String, u32)> = dense
-                .nearest(&q.text, depth, corpus.query_lang(q)?)?
+                .nearest_for(corpus, q, depth)?
                 .into_iter()
                 .map(|h| (h.doc_id, h.ordinal))
                 .collect();
@@ -165,21 +171,17 @@ pub fn retrieve(
     }
 }
 
-/// The nearest passages to `q` (in the language BM25 would search) reduced to one (the
-/// best) per page, best page first.
+/// The nearest passages to `q` reduced to one (the best) per page, best page first.
 fn dense_pages(
     corpus: &Corpus,
     dense: &DenseRetriever,
     q: &SearchQuery,
     pages: usize,
 ) -> Result<Vec<DenseHit>> {
-    let Some(lang) = corpus.query_lang(q)? else {
-        return Ok(Vec::new());
-    };
     let depth = (pages * 4).max(FUSION_DEPTH);
     let mut seen = std::collections::BTreeSet::new();
     Ok(dense
-        .nearest(&q.text, depth, Some(lang))?
+        .nearest_for(corpus, q, depth)?
         .into_iter()
         .filter(|h| seen.insert(h.doc_id.clone()))
         .take(pages)

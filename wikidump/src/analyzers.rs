@@ -85,17 +85,8 @@ impl EnglishTerms {
         while stream.advance() {
             let word = &mut stream.token_mut().text;
             push_term(exact, word);
-            match self.stems.get(word.as_str()) {
-                Some(stem) => push_term(stemmed, stem),
-                None => {
-                    let stem = self.stemmer.stem(word).into_owned();
-                    push_term(stemmed, &stem);
-                    if self.stems.len() >= STEM_MEMO_WORDS {
-                        self.stems.clear();
-                    }
-                    self.stems.insert(std::mem::take(word), stem);
-                }
-            }
+            stem_through(&mut self.stems, STEM_MEMO_WORDS, &self.stemmer, word);
+            push_term(stemmed, word);
             n += 1;
         }
         n
@@ -103,7 +94,7 @@ impl EnglishTerms {
 }
 
 /// Appends `term` to a space-joined list.
-fn push_term(list: &mut String, term: &str) {
+pub(crate) fn push_term(list: &mut String, term: &str) {
     if !list.is_empty() {
         list.push(' ');
     }
@@ -285,9 +276,16 @@ impl<S: TokenStream> TokenStream for MemoStemmerStream<'_, S> {
         }
         let token = self.tail.token_mut();
         match self.memo {
-            Memo::PerAnalyzer => stem_through(self.stems, STEM_MEMO_WORDS, &self.stemmer, token),
+            Memo::PerAnalyzer => {
+                stem_through(self.stems, STEM_MEMO_WORDS, &self.stemmer, &mut token.text)
+            }
             Memo::PerThread => THREAD_STEMS.with_borrow_mut(|stems| {
-                stem_through(stems, THREAD_STEM_MEMO_WORDS, &self.stemmer, token)
+                stem_through(
+                    stems,
+                    THREAD_STEM_MEMO_WORDS,
+                    &self.stemmer,
+                    &mut token.text,
+                )
             }),
         }
         true
@@ -302,24 +300,24 @@ impl<S: TokenStream> TokenStream for MemoStemmerStream<'_, S> {
     }
 }
 
-/// Replaces `token`'s word with its stem, from `stems` when it is there, else computed
-/// and remembered (the memo starts over at `capacity` words).
+/// Replaces `word` with its stem, from `stems` when it is there, else computed and
+/// remembered (the memo starts over at `capacity` words).
 fn stem_through(
     stems: &mut FxHashMap<String, String>,
     capacity: usize,
     stemmer: &frostem::Stemmer,
-    token: &mut Token,
+    word: &mut String,
 ) {
-    if let Some(stem) = stems.get(&token.text) {
-        token.text.clear();
-        token.text.push_str(stem);
+    if let Some(stem) = stems.get(word.as_str()) {
+        word.clear();
+        word.push_str(stem);
         return;
     }
-    let stem = stemmer.stem(&token.text).into_owned();
+    let stem = stemmer.stem(word).into_owned();
     if stems.len() >= capacity {
         stems.clear();
     }
-    let word = std::mem::replace(&mut token.text, stem.clone());
+    let word = std::mem::replace(word, stem.clone());
     stems.insert(word, stem);
 }
 

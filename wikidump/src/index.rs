@@ -212,10 +212,7 @@ impl LangIndexWriter {
             let mut text = String::new();
             terms.analyse(&p.text, &mut body_exact, &mut text);
             if !text.is_empty() {
-                if !body.is_empty() {
-                    body.push(' ');
-                }
-                body.push_str(&text);
+                analyzers::push_term(&mut body, &text);
             }
             if heading
                 .as_ref()

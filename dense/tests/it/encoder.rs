@@ -11,6 +11,14 @@ struct Reference {
     embedding: Vec<f32>,
 }
 
+/// One session with two intra-op threads.
+fn two_threads() -> EncoderOptions {
+    EncoderOptions {
+        intra_threads: Some(2),
+        ..Default::default()
+    }
+}
+
 fn references() -> Vec<Reference> {
     let path = default_model_dir().join("reference.json");
     let text = std::fs::read_to_string(&path)
@@ -35,14 +43,7 @@ fn kind(prefix: &str) -> TextKind {
 
 #[test]
 fn embeddings_match_the_numpy_reference_in_english_and_chinese() {
-    let encoder = Encoder::load(
-        &default_model_dir(),
-        &EncoderOptions {
-            intra_threads: Some(2),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let encoder = Encoder::load(&default_model_dir(), &two_threads()).unwrap();
     assert_eq!(encoder.dims(), 384);
     let refs = references();
     assert!(refs.iter().any(|r| r
@@ -73,14 +74,7 @@ fn embeddings_match_the_numpy_reference_in_english_and_chinese() {
 
 #[test]
 fn long_inputs_are_truncated_to_the_model_positions() {
-    let encoder = Encoder::load(
-        &default_model_dir(),
-        &EncoderOptions {
-            intra_threads: Some(2),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let encoder = Encoder::load(&default_model_dir(), &two_threads()).unwrap();
     let long = "word ".repeat(2000);
     let ids = encoder.token_ids(&long, TextKind::Passage).unwrap();
     assert_eq!(ids.len(), encoder.config().max_tokens);
