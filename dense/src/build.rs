@@ -82,12 +82,16 @@ pub fn build_with(
         corpus_snapshot: corpus.snapshot_id().to_string(),
         chunk_rows,
     };
+    let dims = encoder.dims();
+    let pages = corpus.doc_ids()?;
+    if let Some(old) = published_rows(&data_dir, &key, dims, &pages) {
+        return rederive(corpus, encoder, &pages, old, started);
+    }
     prepare_build_dir(&build_dir, &key)?;
 
     // One pass over the pages, each read once: every `chunk_rows` passages make a chunk,
     // embedded unless an earlier run already wrote its file. The manifest's passage count
     // only sizes the progress bar.
-    let pages = corpus.doc_ids()?;
     let expected = corpus.manifest().totals.passages as usize;
     let mut chunk = Chunk::default();
     let mut langs = Vec::with_capacity(pages.len());
@@ -128,33 +132,114 @@ pub fn build_with(
     if new_dir.exists() {
         std::fs::remove_dir_all(&new_dir).map_err(|e| DenseError::file(&new_dir, e))?;
     }
-    let dims = encoder.dims();
     let mut writer = IndexWriter::create(&new_dir, dims)?;
     for chunk_no in 0..chunks {
         for (page, ordinal, scale, row) in read_chunk(&chunk_path(&build_dir, chunk_no), dims)? {
             writer.push(&row, scale, page, ordinal)?;
         }
     }
-    let meta = writer.finish(
-        &pages,
-        &langs,
-        IndexMeta {
-            format: INDEX_FORMAT,
-            model: encoder.config().model.clone(),
-            model_fingerprint: encoder.fingerprint().to_string(),
-            dims,
-            quantization: QUANTIZATION.to_string(),
-            count: 0,
-            languages: Vec::new(),
-            corpus_snapshot: corpus.snapshot_id().to_string(),
-            index_id: String::new(),
-        },
-    )?;
+    let meta = writer.finish(&pages, &langs, new_meta(corpus, encoder))?;
     publish(&data_dir, &new_dir, &meta.index_id)?;
     std::fs::remove_dir_all(&build_dir).map_err(|e| DenseError::file(&build_dir, e))?;
     Ok(BuildReport {
         passages: total,
         embedded,
+        seconds: started.elapsed().as_secs_f64(),
+        meta,
+    })
+}
+
+/// What a writer is given for an index of `corpus` by `encoder` (it fills in the rest).
+fn new_meta(corpus: &Corpus, encoder: &Encoder) -> IndexMeta {
+    IndexMeta {
+        format: INDEX_FORMAT,
+        model: encoder.config().model.clone(),
+        model_fingerprint: encoder.fingerprint().to_string(),
+        dims: encoder.dims(),
+        quantization: QUANTIZATION.to_string(),
+        count: 0,
+        languages: Vec::new(),
+        corpus_snapshot: corpus.snapshot_id().to_string(),
+        index_id: String::new(),
+    }
+}
+
+/// The published index's directory and row count when its rows can be reused: the same
+/// model embedded the same corpus snapshot, in an index of any format that keeps the rows
+/// as this one does (`vectors.i8`, `scales.f32`, `keys.bin`, `pages.txt`, whole). A
+/// rebuild after a format change then re-derives the rest in minutes instead of
+/// embedding every passage again (days at Wikipedia size on a CPU).
+fn published_rows(
+    data_dir: &Path,
+    key: &BuildKey,
+    dims: usize,
+    pages: &[String],
+) -> Option<(PathBuf, usize)> {
+    let dir = std::fs::canonicalize(DenseIndex::dir(data_dir)).ok()?;
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("dense.json")).ok()?).ok()?;
+    let count = meta["count"].as_u64()? as usize;
+    let same = meta["model_fingerprint"] == key.model_fingerprint.as_str()
+        && meta["corpus_snapshot"] == key.corpus_snapshot.as_str()
+        && meta["dims"].as_u64() == Some(dims as u64)
+        && meta["format"].as_u64().is_some_and(|f| f >= 2);
+    let size = |name: &str| std::fs::metadata(dir.join(name)).map(|m| m.len() as usize);
+    let whole = size("vectors.i8").ok()? == count * dims
+        && size("scales.f32").ok()? == count * 4
+        && size("keys.bin").ok()? == count * 8;
+    let text = std::fs::read_to_string(dir.join("pages.txt")).ok()?;
+    let same_pages = text.lines().eq(pages.iter().map(String::as_str));
+    (same && whole && same_pages).then_some((dir, count))
+}
+
+/// Writes a new index from the rows of the published one (see [`published_rows`]) and
+/// publishes it; nothing is embedded.
+fn rederive(
+    corpus: &Corpus,
+    encoder: &Encoder,
+    pages: &[String],
+    (old_dir, count): (PathBuf, usize),
+    started: Instant,
+) -> Result<BuildReport> {
+    tracing::info!(dir = %old_dir.display(), rows = count,
+        "the published index has this model's vectors of this snapshot: re-deriving it without embedding");
+    let data_dir = corpus.data_dir().to_path_buf();
+    let dims = encoder.dims();
+    let mut langs = Vec::with_capacity(pages.len());
+    for doc_id in pages {
+        let doc = corpus.document_text(doc_id)?.ok_or_else(|| {
+            DenseError::Mismatch(format!("page {doc_id} vanished from the store"))
+        })?;
+        langs.push(doc.lang);
+    }
+    let new_dir = data_dir.join("dense.new");
+    if new_dir.exists() {
+        std::fs::remove_dir_all(&new_dir).map_err(|e| DenseError::file(&new_dir, e))?;
+    }
+    let open = |name: &str| -> Result<std::io::BufReader<std::fs::File>> {
+        let path = old_dir.join(name);
+        let f = std::fs::File::open(&path).map_err(|e| DenseError::file(&path, e))?;
+        Ok(std::io::BufReader::with_capacity(1 << 20, f))
+    };
+    let (mut rows, mut scales, mut keys) =
+        (open("vectors.i8")?, open("scales.f32")?, open("keys.bin")?);
+    let mut writer = IndexWriter::create(&new_dir, dims)?;
+    let (mut row, mut scale, mut key) = (vec![0u8; dims], [0u8; 4], [0u8; 8]);
+    for _ in 0..count {
+        rows.read_exact(&mut row)
+            .and_then(|()| scales.read_exact(&mut scale))
+            .and_then(|()| keys.read_exact(&mut key))
+            .map_err(|e| DenseError::file(&old_dir, e))?;
+        let page = u32::from_le_bytes([key[0], key[1], key[2], key[3]]);
+        let ordinal = u32::from_le_bytes([key[4], key[5], key[6], key[7]]);
+        let signed: Vec<i8> = row.iter().map(|&x| x as i8).collect();
+        writer.push(&signed, f32::from_le_bytes(scale), page, ordinal)?;
+    }
+    let meta = writer.finish(pages, &langs, new_meta(corpus, encoder))?;
+    publish(&data_dir, &new_dir, &meta.index_id)?;
+    Ok(BuildReport {
+        passages: count,
+        embedded: 0,
         seconds: started.elapsed().as_secs_f64(),
         meta,
     })

@@ -7,7 +7,8 @@
 //! vectors.i8    count x dims int8, row-major: round(v * 127 / max|v|)
 //! scales.f32    count f32 (little endian): max|v| / 127, so v ~= scale * row
 //! mean.f32      dims f32: the mean of all rows
-//! bits.bin      count x dims/8 bytes: the sign of every component of (row - mean)
+//! rotation.f32  dims x dims f32, row-major: a fixed orthogonal matrix R (see [`rotation`])
+//! bits.bin      count x dims/8 bytes: the sign of every component of R (row - mean)
 //! keys.bin      count x (u32 page, u32 passage ordinal), little endian
 //! pages.txt     the doc ids `page` indexes, one per line
 //! langs.bin     one byte per page: its language, as an index into `languages` in dense.json
@@ -16,15 +17,19 @@
 //! A search names a language (the one BM25 would route the query to) and returns rows of
 //! that language only, so every mode answers a `lang: zh` query with Chinese pages.
 //!
-//! Search has two stages once an index is large ([`TWO_STAGE_MIN_ROWS`]): the Hamming
-//! distance between the query's sign bits and every row's (both centred on the mean row
-//! first: e5's vectors share one large common direction, and uncentred signs mostly
-//! encode it) picks [`CANDIDATES_PER_HIT`]
-//! candidates per requested hit, which are rescored exactly against their int8 rows.
-//! Only the sign bits (48 bytes per passage at 384 dims), scales and keys stay in memory;
-//! the int8 rows are memory-mapped and read for the candidates alone, so 21 M passages
-//! need ~1.3 GB of RAM rather than the 8 GB of their int8 rows. Smaller indexes are
-//! scanned exactly. Both stages break ties by row order: deterministic by construction.
+//! Search has two stages once an index is large ([`TWO_STAGE_MIN_ROWS`]). The first
+//! scores every row's sign bits against the full-precision query (asymmetric: the sum of
+//! the query's rotated components where the row's bit is set, which keeps the query's
+//! magnitudes that a Hamming distance would throw away) and keeps the best
+//! [`candidates`]; those are rescored exactly against their int8 rows. The bits are
+//! taken after centring on the mean row (e5's vectors share one large common direction,
+//! and uncentred signs mostly encode it) and a fixed random rotation (which spreads each
+//! row's energy evenly over the bits, so no bit is spent on a near-zero component). Both
+//! measured on real vectors in BENCHMARKS.md. Only the sign bits (48 bytes per passage at
+//! 384 dims), scales and keys stay in memory; the int8 rows are memory-mapped and read
+//! for the candidates alone, so 21 M passages need ~1.4 GB of RAM rather than the 8 GB
+//! of their int8 rows. Smaller indexes are scanned exactly. Both stages break ties by
+//! row order: deterministic by construction.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -39,14 +44,32 @@ use simweb_wikidump::Lang;
 use crate::error::{DenseError, Result};
 
 pub const INDEX_DIR: &str = "dense";
-pub const INDEX_FORMAT: u32 = 3;
+pub const INDEX_FORMAT: u32 = 4;
 pub const QUANTIZATION: &str =
-    "int8 rows (one f32 scale each) + sign bits; Hamming candidates rescored on int8";
+    "int8 rows (one f32 scale each) + sign bits of the rotated, centred rows; \
+     asymmetric bit scores pick candidates rescored on int8";
 /// Indexes with at least this many rows search in two stages (smaller ones exactly).
 pub const TWO_STAGE_MIN_ROWS: usize = 50_000;
-/// Hamming candidates rescored per requested hit (at least [`MIN_CANDIDATES`]).
+/// Candidates rescored per requested hit, at least.
 pub const CANDIDATES_PER_HIT: usize = 40;
+/// Candidates rescored, at least.
 pub const MIN_CANDIDATES: usize = 400;
+/// Candidates rescored, at least one per this many searchable rows: how close the bit
+/// scores come to the exact ones does not change with the index's size, but the number
+/// of rows scoring within that margin of the 10th best grows with it.
+pub const ROWS_PER_CANDIDATE: usize = 32;
+/// Running sums of the int8 dot product.
+const LANES: usize = 16;
+/// The seed of the rotation (part of the format: changing it changes every `bits.bin`).
+const ROTATION_SEED: u64 = 0x5EED_D1CE_0F5E_ED00;
+
+/// How many rows the first stage passes to exact rescoring for `top_k` hits out of
+/// `rows` searchable rows.
+pub fn candidates(top_k: usize, rows: usize) -> usize {
+    (top_k * CANDIDATES_PER_HIT)
+        .max(MIN_CANDIDATES)
+        .max(rows / ROWS_PER_CANDIDATE)
+}
 
 /// `dense.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,9 +101,11 @@ pub struct DenseHit {
 pub struct DenseIndex {
     meta: IndexMeta,
     vectors: Mmap,
-    /// Sign bits of (row - mean), `words` u64 per row.
+    /// Sign bits of R (row - mean), `words` u64 per row.
     bits: Vec<u64>,
     mean: Vec<f32>,
+    /// R, `dims` x `dims` row-major.
+    rotation: Vec<f32>,
     words: usize,
     scales: Vec<f32>,
     keys: Vec<(u32, u32)>,
@@ -88,6 +113,8 @@ pub struct DenseIndex {
     /// Each row's language (an index into `meta.languages`); empty when the index holds
     /// one language, so a single-language corpus pays nothing for the filter.
     row_langs: Vec<u8>,
+    /// Rows per language (indexes into `meta.languages`).
+    lang_rows: Vec<usize>,
 }
 
 /// Which rows a search may return.
@@ -160,8 +187,10 @@ impl DenseIndex {
             return Err(DenseError::file(
                 &meta_path,
                 format!(
-                    "index format {} (this build reads {INDEX_FORMAT}): rebuild with `simweb index dense`",
-                    meta.format
+                    "index format {} (this build reads {INDEX_FORMAT}): rebuild with `simweb index dense --data {}` \
+                     (which reuses this index's vectors rather than embedding again)",
+                    meta.format,
+                    data_dir.display()
                 ),
             ));
         }
@@ -178,10 +207,14 @@ impl DenseIndex {
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
-        let mean = read_sized(&dir.join("mean.f32"), meta.dims * 4)?
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
+        let floats = |name: &str, count: usize| -> Result<Vec<f32>> {
+            Ok(read_sized(&dir.join(name), count * 4)?
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect())
+        };
+        let mean = floats("mean.f32", meta.dims)?;
+        let rotation = floats("rotation.f32", meta.dims * meta.dims)?;
         let bits = read_sized(&dir.join("bits.bin"), meta.count * words * 8)?
             .chunks_exact(8)
             .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
@@ -222,12 +255,18 @@ impl DenseIndex {
         } else {
             Vec::new()
         };
+        let mut lang_rows = vec![0; meta.languages.len()];
+        for &(p, _) in &keys {
+            lang_rows[page_langs[p as usize] as usize] += 1;
+        }
         Ok(DenseIndex {
+            lang_rows,
             words,
             meta,
             vectors,
             bits,
             mean,
+            rotation,
             scales,
             keys,
             pages,
@@ -278,15 +317,21 @@ impl DenseIndex {
         }
     }
 
-    /// Hamming candidates from the sign bits, rescored on their int8 rows.
+    /// Candidates from the sign bits ([`candidates`] of them), rescored on their int8
+    /// rows.
     pub fn search_two_stage(
         &self,
         query: &[f32],
         top_k: usize,
         lang: Option<Lang>,
     ) -> Vec<DenseHit> {
-        let candidates = (top_k * CANDIDATES_PER_HIT).max(MIN_CANDIDATES);
-        self.search_two_stage_with(query, top_k, candidates, lang)
+        let rows = self.rows(lang);
+        let searchable = match rows {
+            Rows::All => self.meta.count,
+            Rows::Nothing => 0,
+            Rows::Lang(l) => self.lang_rows[l as usize],
+        };
+        self.search_two_stage_with(query, top_k, candidates(top_k, searchable), lang)
     }
 
     /// [`DenseIndex::search_two_stage`] rescoring `candidates` rows (for measuring the
@@ -298,74 +343,142 @@ impl DenseIndex {
         candidates: usize,
         lang: Option<Lang>,
     ) -> Vec<DenseHit> {
-        let dims = self.meta.dims;
         let rows = self.rows(lang);
-        if query.len() != dims || top_k == 0 || rows == Rows::Nothing {
+        if query.len() != self.meta.dims || top_k == 0 || rows == Rows::Nothing {
             return Vec::new();
         }
+        let plane = self.plane_query(query);
         let wanted = candidates.max(top_k);
-        let code = sign_bits(
-            query.iter().zip(&self.mean).map(|(&x, &m)| x > m),
-            self.words,
-        );
-        let candidates = self.hamming_candidates(&code, wanted, rows);
-        let mut scored: Vec<Scored> = candidates
+        let mut candidates: Vec<Scored> = self
+            .in_parallel(|start, end| self.bit_candidates(&plane, start, end, wanted, rows))
             .into_iter()
-            .map(|row| Scored {
-                score: self.row_score(query, row),
-                row,
-            })
+            .flatten()
             .collect();
+        candidates.sort_by(|a, b| b.cmp(a));
+        candidates.truncate(wanted);
+        // In row order, so the int8 rows are read front to back through the mapping.
+        let mut rows: Vec<usize> = candidates.iter().map(|c| c.row).collect();
+        rows.sort_unstable();
+        let span = rows.len().div_ceil(2).max(1);
+        let mut scored: Vec<Scored> = if rows.len() >= 4096 {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = rows
+                    .chunks(span)
+                    .map(|part| scope.spawn(move || self.rescore(query, part)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_default())
+                    .collect()
+            })
+        } else {
+            self.rescore(query, &rows)
+        };
         scored.sort_by(|a, b| b.cmp(a));
         scored.truncate(top_k);
         self.hits(scored)
     }
 
-    /// The `wanted` rows of `rows` nearest `code` in Hamming distance, ties by row order.
-    fn hamming_candidates(&self, code: &[u64], wanted: usize, rows: Rows) -> Vec<usize> {
+    /// Runs `work` over row ranges covering the index: one range under 200 K rows, else
+    /// one per core (up to 8). The ranges and so the merged result do not depend on timing.
+    fn in_parallel<T: Send>(&self, work: impl Fn(usize, usize) -> T + Sync) -> Vec<T> {
+        let count = self.meta.count;
+        let threads = if count >= 200_000 {
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+        } else {
+            1
+        };
+        if threads <= 1 {
+            return vec![work(0, count)];
+        }
+        let span = count.div_ceil(threads).max(1);
+        let work = &work;
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..count)
+                .step_by(span)
+                .map(|start| scope.spawn(move || work(start, (start + span).min(count))))
+                .collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        })
+    }
+
+    /// The query's rotated, centred components, quantized for the first stage.
+    fn plane_query(&self, query: &[f32]) -> PlaneQuery {
+        let centred: Vec<f32> = query.iter().zip(&self.mean).map(|(q, m)| q - m).collect();
+        let rotated: Vec<f32> = rotate(&self.rotation, &centred).collect();
+        PlaneQuery::new(&rotated, self.words)
+    }
+
+    /// The `wanted` best rows of `start..end` within `rows` by bit score.
+    fn bit_candidates(
+        &self,
+        query: &PlaneQuery,
+        start: usize,
+        end: usize,
+        wanted: usize,
+        rows: Rows,
+    ) -> Vec<Scored> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("popcnt") {
+            // SAFETY: the CPU has the one feature the function is compiled for.
+            return unsafe { self.bit_candidates_popcnt(query, start, end, wanted, rows) };
+        }
+        self.bit_candidates_portable(query, start, end, wanted, rows)
+    }
+
+    /// [`DenseIndex::bit_candidates_portable`] compiled with the `popcnt` instruction
+    /// (the default x86-64 target counts bits with a dozen shifts and masks instead):
+    /// the same integers, so the same candidates, on every machine.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt")]
+    unsafe fn bit_candidates_popcnt(
+        &self,
+        query: &PlaneQuery,
+        start: usize,
+        end: usize,
+        wanted: usize,
+        rows: Rows,
+    ) -> Vec<Scored> {
+        self.bit_candidates_portable(query, start, end, wanted, rows)
+    }
+
+    #[inline(always)]
+    fn bit_candidates_portable(
+        &self,
+        query: &PlaneQuery,
+        start: usize,
+        end: usize,
+        wanted: usize,
+        rows: Rows,
+    ) -> Vec<Scored> {
         let words = self.words;
-        // Rows outside the filter get a distance past every real one (at most 64 x words).
-        let outside = u16::MAX;
-        let distances: Vec<u16> = self
-            .bits
-            .chunks_exact(words)
-            .enumerate()
-            .map(|(i, row)| {
-                if !self.keeps(rows, i) {
-                    return outside;
-                }
-                row.iter()
-                    .zip(code)
-                    .map(|(a, b)| (a ^ b).count_ones() as u16)
-                    .sum()
-            })
-            .collect();
-        // The smallest distance d whose running count reaches `wanted`, then every row
-        // under d plus rows at d in row order.
-        let mut histogram = vec![0usize; words * 64 + 1];
-        let mut count = 0;
-        for &d in distances.iter().filter(|&&d| d != outside) {
-            histogram[d as usize] += 1;
-            count += 1;
+        let codes = self.bits[start * words..end * words].chunks_exact(words);
+        // A plain loop rather than an iterator chain: the chain's closures are separate
+        // functions, which would not be compiled with the caller's `popcnt`.
+        let mut scores = Vec::with_capacity(end - start);
+        for (row, code) in (start..end).zip(codes) {
+            scores.push(if rows == Rows::All || self.keeps(rows, row) {
+                query.score(code)
+            } else {
+                OUTSIDE
+            });
         }
-        let mut below = 0;
-        let mut cut = histogram.len() - 1;
-        for (d, &n) in histogram.iter().enumerate() {
-            if below + n >= wanted.min(count) {
-                cut = d;
-                break;
+        best_rows(&scores, start, wanted)
+    }
+
+    fn rescore(&self, query: &[f32], rows: &[usize]) -> Vec<Scored> {
+        let dims = self.meta.dims;
+        let mut out = Vec::with_capacity(rows.len());
+        for (i, &row) in rows.iter().enumerate() {
+            // Candidates are scattered through the mapping: ask for a row a few ahead
+            // while this one is scored, so its cache misses overlap this one's work.
+            if let Some(&ahead) = rows.get(i + PREFETCH_AHEAD) {
+                prefetch(&self.vectors[ahead * dims..(ahead + 1) * dims]);
             }
-            below += n;
-        }
-        let mut at_cut = wanted.min(count) - below;
-        let mut out = Vec::with_capacity(wanted.min(count));
-        for (row, &d) in distances.iter().enumerate() {
-            if (d as usize) < cut {
-                out.push(row);
-            } else if d as usize == cut && at_cut > 0 {
-                out.push(row);
-                at_cut -= 1;
-            }
+            out.push(Scored {
+                score: self.row_score(query, row),
+                row,
+            });
         }
         out
     }
@@ -373,8 +486,18 @@ impl DenseIndex {
     fn row_score(&self, query: &[f32], row: usize) -> f32 {
         let dims = self.meta.dims;
         let v = &self.vectors[row * dims..(row + 1) * dims];
-        let mut dot = 0f32;
-        for (q, &x) in query.iter().zip(v) {
+        // Sixteen running sums in a fixed order, which the compiler turns into SIMD lanes
+        // (one running sum cannot be: float addition does not reassociate).
+        let mut lanes = [0f32; LANES];
+        let (qs, vs) = (query.chunks_exact(LANES), v.chunks_exact(LANES));
+        let (q_rest, v_rest) = (qs.remainder(), vs.remainder());
+        for (q, x) in qs.zip(vs) {
+            for i in 0..LANES {
+                lanes[i] += q[i] * f32::from(x[i] as i8);
+            }
+        }
+        let mut dot = lanes.iter().sum::<f32>();
+        for (q, &x) in q_rest.iter().zip(v_rest) {
             dot += q * f32::from(x as i8);
         }
         dot * self.scales[row]
@@ -397,63 +520,167 @@ impl DenseIndex {
     /// Every int8 row of `lang` against `query`: the reference the two stages are
     /// measured by.
     pub fn search_exact(&self, query: &[f32], top_k: usize, lang: Option<Lang>) -> Vec<DenseHit> {
-        let dims = self.meta.dims;
         let rows = self.rows(lang);
-        if query.len() != dims || top_k == 0 || rows == Rows::Nothing {
+        if query.len() != self.meta.dims || top_k == 0 || rows == Rows::Nothing {
             return Vec::new();
         }
-        let count = self.meta.count;
-        let threads = if count >= 200_000 {
-            std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
-        } else {
-            1
-        };
-        let span = count.div_ceil(threads.max(1)).max(1);
-        let mut best: Vec<Scored> = if threads <= 1 {
-            self.scan(query, 0, count, top_k, rows)
-        } else {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..count)
-                    .step_by(span)
-                    .map(|start| {
-                        let end = (start + span).min(count);
-                        scope.spawn(move || self.scan(query, start, end, top_k, rows))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .flat_map(|h| h.join().unwrap_or_default())
-                    .collect()
+        let mut best: Vec<Scored> = self
+            .in_parallel(|start, end| {
+                let mut best = TopK::new(top_k);
+                for row in (start..end).filter(|&row| self.keeps(rows, row)) {
+                    best.offer(Scored {
+                        score: self.row_score(query, row),
+                        row,
+                    });
+                }
+                best.into_vec()
             })
-        };
+            .into_iter()
+            .flatten()
+            .collect();
         best.sort_by(|a, b| b.cmp(a));
         best.truncate(top_k);
         self.hits(best)
     }
+}
 
-    fn scan(
-        &self,
-        query: &[f32],
-        start: usize,
-        end: usize,
-        top_k: usize,
-        rows: Rows,
-    ) -> Vec<Scored> {
-        // A min-heap of the best so far (`Reverse` order via `Scored`'s Ord).
-        let mut heap: BinaryHeap<std::cmp::Reverse<Scored>> = BinaryHeap::with_capacity(top_k + 1);
-        for row in (start..end).filter(|&row| self.keeps(rows, row)) {
-            let s = Scored {
-                score: self.row_score(query, row),
-                row,
-            };
-            if heap.len() < top_k {
-                heap.push(std::cmp::Reverse(s));
-            } else if heap.peek().is_some_and(|min| s > min.0) {
-                heap.pop();
-                heap.push(std::cmp::Reverse(s));
+/// How many candidates ahead the rescoring prefetches.
+const PREFETCH_AHEAD: usize = 4;
+
+/// Hints the CPU to load `bytes` into cache; no effect on results.
+#[inline(always)]
+fn prefetch(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in bytes.chunks(64) {
+        // SAFETY: SSE is part of every x86-64 CPU, and a prefetch of a valid address
+        // neither reads into the program nor faults.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                line.as_ptr().cast(),
+            );
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
+}
+
+/// The bit score of a row outside the searched language (no real score is this low).
+const OUTSIDE: f32 = f32::NEG_INFINITY;
+/// One row in this many is sampled to guess the first stage's cut-off.
+const SAMPLE_STRIDE: usize = 16;
+
+/// The `wanted` best of `scores` (those of rows `start..`) as [`Scored`], leaving out
+/// [`OUTSIDE`] rows, in no particular order; ties go to the earlier row. Linear, not a
+/// heap of `wanted`: a sample of the scores gives a cut-off that about twice `wanted`
+/// rows pass, and only those are selected among (every row, if too few pass).
+fn best_rows(scores: &[f32], start: usize, wanted: usize) -> Vec<Scored> {
+    if wanted == 0 {
+        return Vec::new();
+    }
+    let scored_above = |floor: f32| -> Vec<Scored> {
+        scores
+            .iter()
+            .enumerate()
+            .filter(|&(_, &score)| score >= floor && score != OUTSIDE)
+            .map(|(i, &score)| Scored {
+                score,
+                row: start + i,
+            })
+            .collect()
+    };
+    let mut sample: Vec<f32> = scores.iter().step_by(SAMPLE_STRIDE).copied().collect();
+    let rank = (2 * wanted).div_ceil(SAMPLE_STRIDE);
+    let mut best = if rank < sample.len() {
+        let (_, &mut floor, _) = sample.select_nth_unstable_by(rank, |a, b| b.total_cmp(a));
+        let passed = scored_above(floor);
+        if passed.len() >= wanted {
+            passed
+        } else {
+            scored_above(f32::MIN)
+        }
+    } else {
+        scored_above(f32::MIN)
+    };
+    if best.len() > wanted {
+        best.select_nth_unstable_by(wanted - 1, |a, b| b.cmp(a));
+        best.truncate(wanted);
+    }
+    best
+}
+
+/// A query in the first stage's form. Its rotated, centred components x are quantized
+/// to 4 bits, x ~ lo + delta * u with u in 0..=15, and u is held as four bit planes laid
+/// out like a row's sign bits. A row's bit score, the sum of x over the row's set bits
+/// (which ranks rows as the dot product of x with their ±1 sign vectors does, and keeps
+/// the magnitudes a Hamming distance throws away), is then
+/// `lo * ones + delta * (p0 + 2 p1 + 4 p2 + 8 p3)` with `ones` the row's set bits and
+/// `pb` those also set in plane b: five popcounts per word, all integers until the last
+/// step. Four bits lose almost no recall against the f32 sum (BENCHMARKS.md).
+struct PlaneQuery {
+    lo: f32,
+    delta: f32,
+    /// Per word of a row: the word's bits of planes 0..4.
+    planes: Vec<[u64; 4]>,
+}
+
+impl PlaneQuery {
+    fn new(x: &[f32], words: usize) -> Self {
+        let lo = x.iter().copied().fold(f32::INFINITY, f32::min);
+        let hi = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let delta = if hi > lo { (hi - lo) / 15.0 } else { 1.0 };
+        let mut planes = vec![[0u64; 4]; words];
+        for (k, &v) in x.iter().enumerate() {
+            let u = ((v - lo) / delta).round().clamp(0.0, 15.0) as u8;
+            for (b, plane) in planes[k / 64].iter_mut().enumerate() {
+                *plane |= u64::from(u >> b & 1) << (k % 64);
             }
         }
-        heap.into_iter().map(|r| r.0).collect()
+        PlaneQuery {
+            lo: if lo.is_finite() { lo } else { 0.0 },
+            delta,
+            planes,
+        }
+    }
+
+    #[inline(always)]
+    fn score(&self, code: &[u64]) -> f32 {
+        let (mut ones, mut weighted) = (0u32, 0u32);
+        for (&c, p) in code.iter().zip(&self.planes) {
+            ones += c.count_ones();
+            weighted += (c & p[0]).count_ones()
+                + 2 * (c & p[1]).count_ones()
+                + 4 * (c & p[2]).count_ones()
+                + 8 * (c & p[3]).count_ones();
+        }
+        self.lo * ones as f32 + self.delta * weighted as f32
+    }
+}
+
+/// The `k` greatest [`Scored`] offered (a min-heap of the best so far).
+struct TopK {
+    k: usize,
+    heap: BinaryHeap<std::cmp::Reverse<Scored>>,
+}
+
+impl TopK {
+    fn new(k: usize) -> Self {
+        TopK {
+            k,
+            heap: BinaryHeap::with_capacity(k + 1),
+        }
+    }
+
+    fn offer(&mut self, s: Scored) {
+        if self.heap.len() < self.k {
+            self.heap.push(std::cmp::Reverse(s));
+        } else if self.heap.peek().is_some_and(|min| s > min.0) {
+            self.heap.pop();
+            self.heap.push(std::cmp::Reverse(s));
+        }
+    }
+
+    fn into_vec(self) -> Vec<Scored> {
+        self.heap.into_iter().map(|r| r.0).collect()
     }
 }
 
@@ -494,15 +721,70 @@ fn sign_bits(signs: impl Iterator<Item = bool>, words: usize) -> Vec<u64> {
     out
 }
 
-/// Writes `mean.f32` and `bits.bin` (signs of each row minus `mean`) from the rows and
-/// scales already on disk, streaming them.
-fn write_centred_bits(dir: &Path, mean: &[f32], count: usize) -> Result<()> {
+/// A `dims` x `dims` orthogonal matrix, row-major, the same on every machine: modified
+/// Gram–Schmidt in f64 over rows drawn uniformly from [-1, 1) by a seeded xorshift,
+/// using only operations IEEE 754 rounds exactly (+, -, *, /, sqrt).
+pub fn rotation(dims: usize) -> Vec<f32> {
+    let mut state = ROTATION_SEED;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+    };
+    let mut rows: Vec<Vec<f64>> = Vec::with_capacity(dims);
+    while rows.len() < dims {
+        let mut v: Vec<f64> = (0..dims).map(|_| next()).collect();
+        for r in &rows {
+            let dot: f64 = v.iter().zip(r).map(|(a, b)| a * b).sum();
+            for (x, y) in v.iter_mut().zip(r) {
+                *x -= dot * y;
+            }
+        }
+        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        // A draw (almost) inside the span of the rows so far is drawn again.
+        if norm > 1e-6 {
+            rows.push(v.into_iter().map(|x| x / norm).collect());
+        }
+    }
+    rows.into_iter().flatten().map(|x| x as f32).collect()
+}
+
+/// `rotation` (row-major, `x.len()` square) times `x`. Queries and rows go through this
+/// one function, so both are rotated by the same arithmetic.
+fn rotate<'a>(rotation: &'a [f32], x: &'a [f32]) -> impl Iterator<Item = f32> + 'a {
+    rotation.chunks_exact(x.len()).map(move |r| {
+        let mut lanes = [0f32; LANES];
+        let (rs, xs) = (r.chunks_exact(LANES), x.chunks_exact(LANES));
+        let tail: f32 = rs
+            .remainder()
+            .iter()
+            .zip(xs.remainder())
+            .map(|(a, b)| a * b)
+            .sum();
+        for (a, b) in rs.zip(xs) {
+            for i in 0..LANES {
+                lanes[i] += a[i] * b[i];
+            }
+        }
+        lanes.iter().sum::<f32>() + tail
+    })
+}
+
+/// Writes `mean.f32`, `rotation.f32` and `bits.bin` (signs of R (row - `mean`)) from the
+/// rows and scales already on disk, streaming them.
+fn write_rotated_bits(dir: &Path, mean: &[f32], count: usize) -> Result<()> {
     use std::io::Read;
     let dims = mean.len();
     let words = dims.div_ceil(64);
-    let mean_path = dir.join("mean.f32");
-    let bytes: Vec<u8> = mean.iter().flat_map(|m| m.to_le_bytes()).collect();
-    std::fs::write(&mean_path, bytes).map_err(|e| DenseError::file(&mean_path, e))?;
+    let floats = |name: &str, values: &[f32]| -> Result<()> {
+        let path = dir.join(name);
+        let bytes: Vec<u8> = values.iter().flat_map(|m| m.to_le_bytes()).collect();
+        std::fs::write(&path, bytes).map_err(|e| DenseError::file(&path, e))
+    };
+    let rotation = rotation(dims);
+    floats("mean.f32", mean)?;
+    floats("rotation.f32", &rotation)?;
     let open = |name: &str| -> Result<std::io::BufReader<std::fs::File>> {
         let path = dir.join(name);
         let f = std::fs::File::open(&path).map_err(|e| DenseError::file(&path, e))?;
@@ -512,22 +794,56 @@ fn write_centred_bits(dir: &Path, mean: &[f32], count: usize) -> Result<()> {
     let bits_path = dir.join("bits.bin");
     let file = std::fs::File::create(&bits_path).map_err(|e| DenseError::file(&bits_path, e))?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-    let (mut row, mut scale) = (vec![0u8; dims], [0u8; 4]);
-    for _ in 0..count {
-        rows.read_exact(&mut row)
-            .map_err(|e| DenseError::file(dir, e))?;
-        scales
-            .read_exact(&mut scale)
-            .map_err(|e| DenseError::file(dir, e))?;
-        let scale = f32::from_le_bytes(scale);
-        let signs = row
+    // Blocks of rows, each block's rotations split over the cores (the bits of a row do
+    // not depend on the split).
+    const BLOCK: usize = 8192;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let row_bits = |row: &[u8], scale: &[u8]| -> Vec<u64> {
+        let scale = f32::from_le_bytes([scale[0], scale[1], scale[2], scale[3]]);
+        let centred: Vec<f32> = row
             .iter()
             .zip(mean)
-            .map(|(&x, &m)| f32::from(x as i8) * scale > m);
-        for word in sign_bits(signs, words) {
-            out.write_all(&word.to_le_bytes())
-                .map_err(|e| DenseError::file(&bits_path, e))?;
+            .map(|(&x, &m)| f32::from(x as i8) * scale - m)
+            .collect();
+        sign_bits(rotate(&rotation, &centred).map(|x| x > 0.0), words)
+    };
+    let mut done = 0;
+    while done < count {
+        let n = BLOCK.min(count - done);
+        let (mut block, mut block_scales) = (vec![0u8; n * dims], vec![0u8; n * 4]);
+        rows.read_exact(&mut block)
+            .and_then(|()| scales.read_exact(&mut block_scales))
+            .map_err(|e| DenseError::file(dir, e))?;
+        let per = n.div_ceil(threads).max(1);
+        let parts: Vec<Vec<u64>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = block
+                .chunks(per * dims)
+                .zip(block_scales.chunks(per * 4))
+                .map(|(rows, scales)| {
+                    scope.spawn(move || {
+                        rows.chunks_exact(dims)
+                            .zip(scales.chunks_exact(4))
+                            .flat_map(|(row, scale)| row_bits(row, scale))
+                            .collect::<Vec<u64>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        let bytes: Vec<u8> = parts
+            .iter()
+            .flatten()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        if bytes.len() != n * words * 8 {
+            return Err(DenseError::file(&bits_path, "a rotation thread failed"));
         }
+        out.write_all(&bytes)
+            .map_err(|e| DenseError::file(&bits_path, e))?;
+        done += n;
     }
     let f = out
         .into_inner()
@@ -630,7 +946,7 @@ impl IndexWriter {
             .iter()
             .map(|s| (s / self.count.max(1) as f64) as f32)
             .collect();
-        write_centred_bits(&dir, &mean, self.count)?;
+        write_rotated_bits(&dir, &mean, self.count)?;
         let mut text = String::new();
         for p in pages {
             text.push_str(p);
@@ -656,6 +972,8 @@ impl IndexWriter {
         for name in [
             "vectors.i8",
             "scales.f32",
+            "mean.f32",
+            "rotation.f32",
             "bits.bin",
             "keys.bin",
             "pages.txt",
@@ -721,6 +1039,72 @@ mod tests {
 
     fn page_number(hit: &DenseHit) -> usize {
         hit.doc_id["test:".len()..].parse().unwrap()
+    }
+
+    #[test]
+    fn the_rotation_is_orthogonal_and_fixed() {
+        for dims in [8, 384] {
+            let r = rotation(dims);
+            assert_eq!(r, rotation(dims));
+            for i in 0..dims {
+                for j in 0..dims {
+                    let dot: f32 = (0..dims).map(|k| r[i * dims + k] * r[j * dims + k]).sum();
+                    let want = if i == j { 1.0 } else { 0.0 };
+                    assert!(
+                        (dot - want).abs() < 1e-5,
+                        "{dims}: row {i} . row {j} = {dot}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_bit_score_is_the_rotated_query_summed_over_the_set_bits() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = mixed_index(dir.path(), 20);
+        let dims = 64;
+        let q = unit(dims, 3, 0.4);
+        let centred: Vec<f32> = q.iter().zip(&index.mean).map(|(a, m)| a - m).collect();
+        let rotated: Vec<f32> = index
+            .rotation
+            .chunks_exact(dims)
+            .map(|r| r.iter().zip(&centred).map(|(a, b)| a * b).sum())
+            .collect();
+        let plane = index.plane_query(&q);
+        let all = index.bit_candidates(&plane, 0, index.len(), index.len(), Rows::All);
+        assert_eq!(all.len(), index.len());
+        assert_eq!(
+            all,
+            index.bit_candidates_portable(&plane, 0, index.len(), index.len(), Rows::All)
+        );
+        let mut set_bits = 0;
+        for s in &all {
+            let bits = &index.bits[s.row * index.words..(s.row + 1) * index.words];
+            let set: Vec<usize> = (0..dims)
+                .filter(|&k| bits[k / 64] >> (k % 64) & 1 == 1)
+                .collect();
+            let want: f32 = set.iter().map(|&k| rotated[k]).sum();
+            // Each component is off by at most half a quantization step.
+            let bound = plane.delta / 2.0 * set.len() as f32 + 1e-4;
+            assert!(
+                (s.score - want).abs() <= bound,
+                "row {}: {} vs {want}",
+                s.row,
+                s.score
+            );
+            set_bits += set.len();
+        }
+        // Centred and rotated, the rows' signs are mixed, not all one way.
+        let total = index.len() * dims;
+        assert!(
+            set_bits > total / 4 && set_bits < total * 3 / 4,
+            "{set_bits} of {total}"
+        );
+        // The policy grows with the rows past its floor.
+        assert_eq!(candidates(10, 1_000), MIN_CANDIDATES);
+        assert_eq!(candidates(20, 1_000), 20 * CANDIDATES_PER_HIT);
+        assert_eq!(candidates(10, 1_000_000), 1_000_000 / ROWS_PER_CANDIDATE);
     }
 
     #[test]

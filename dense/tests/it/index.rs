@@ -75,6 +75,32 @@ fn an_interrupted_build_resumes_and_publishes_the_same_bytes() {
         );
     }
     assert_eq!(report.passages, corpus_passages(&corpus));
+
+    // An index of an older format (here: format 3, before the rotation) is refused, and
+    // rebuilding it reuses its rows: nothing is embedded, and the result is the index a
+    // full build makes.
+    let published = std::fs::canonicalize(data.join("dense")).unwrap();
+    let meta_path = published.join("dense.json");
+    let mut old: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+    old["format"] = 3.into();
+    std::fs::write(&meta_path, serde_json::to_vec(&old).unwrap()).unwrap();
+    std::fs::remove_file(published.join("rotation.f32")).unwrap();
+    let err = DenseIndex::open(&data).unwrap_err().to_string();
+    assert!(
+        err.contains("format 3") && err.contains("simweb index dense"),
+        "{err}"
+    );
+    let rederived = build_with(&corpus, &encoder, DENSE_CHUNK_ROWS, |_, _| {
+        panic!("re-deriving embeds no chunk")
+    })
+    .unwrap();
+    assert_eq!(rederived.embedded, 0);
+    assert_eq!(rederived.meta, *retriever.index().meta());
+    assert_eq!(
+        DenseIndex::open(&data).unwrap().meta(),
+        retriever.index().meta()
+    );
 }
 
 fn corpus_passages(corpus: &Corpus) -> usize {
