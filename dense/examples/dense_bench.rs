@@ -240,7 +240,19 @@ fn twostage(args: &[String]) -> Res<()> {
                 .embed(&[q.text.as_str()], simweb_dense::TextKind::Query)?,
         );
     }
-    for candidates in [20, 50, 100, 200, 400, 800] {
+    if let Some(out) = arg(args, "--dump-queries") {
+        let bytes: Vec<u8> = vectors
+            .iter()
+            .flatten()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
+        std::fs::write(out, bytes)?;
+    }
+    let policy = simweb_dense::index::candidates(10, index.len());
+    let mut counts = vec![50, 100, 200, 400, 800, 1600, 3200, policy];
+    counts.sort_unstable();
+    counts.dedup();
+    for candidates in counts {
         let (mut found, mut total) = (0, 0);
         for v in &vectors {
             let exact = index.search_exact(v, 10, None);
@@ -251,6 +263,7 @@ fn twostage(args: &[String]) -> Res<()> {
         println!(
             "{}",
             json!({"kind": "twostage", "rows": index.len(), "candidates": candidates,
+                   "default": candidates == policy,
                    "queries": vectors.len(), "recall_at_10": found as f64 / total as f64})
         );
     }
@@ -436,11 +449,16 @@ fn scan(args: &[String]) -> Res<()> {
         std::hint::black_box(index.search(q, 10, None));
     }
     // Interleaved per query: the default search (two-stage from 50 K rows), then exact.
-    let (mut ms, mut exact_ms) = (Vec::new(), Vec::new());
+    let (mut ms, mut exact_ms, mut floor_ms) = (Vec::new(), Vec::new(), Vec::new());
+    let floor = simweb_dense::index::MIN_CANDIDATES;
     for q in &queries {
         let t = Instant::now();
         std::hint::black_box(index.search(q, 10, None));
         ms.push(t.elapsed().as_secs_f64() * 1e3);
+        // The first stage's own cost: the same search rescoring only the floor's candidates.
+        let t = Instant::now();
+        std::hint::black_box(index.search_two_stage_with(q, 10, floor, None));
+        floor_ms.push(t.elapsed().as_secs_f64() * 1e3);
         let t = Instant::now();
         std::hint::black_box(index.search_exact(q, 10, None));
         exact_ms.push(t.elapsed().as_secs_f64() * 1e3);
@@ -453,7 +471,9 @@ fn scan(args: &[String]) -> Res<()> {
     };
     println!(
         "{}",
-        json!({"kind": "scan", "rows": rows, "stage": stage, "ms": ms, "exact_ms": exact_ms})
+        json!({"kind": "scan", "rows": rows, "stage": stage, "ms": ms, "exact_ms": exact_ms,
+               "candidates": simweb_dense::index::candidates(10, rows),
+               "floor_candidates": floor, "floor_ms": floor_ms})
     );
     Ok(())
 }
