@@ -149,17 +149,18 @@ pub fn retrieve(
         SearchMode::Hybrid => {
             let dense = need(dense, mode)?;
             let depth = top_k.max(FUSION_DEPTH);
-            let bm25 = corpus.retrieve(&SearchQuery {
+            let deep = SearchQuery {
                 top_k: depth,
                 ..q.clone()
-            })?;
+            };
+            let (bm25, near) = at_once(
+                || corpus.retrieve(&deep),
+                || dense.nearest_for(corpus, q, depth),
+            );
             let bm25: Vec<(String, u32)> =
-                bm25.into_iter().map(|h| (h.doc_id, h.ordinal)).collect();
-            let near: Vec<(String, u32)> = dense
-                .nearest_for(corpus, q, depth)?
-                .into_iter()
-                .map(|h| (h.doc_id, h.ordinal))
-                .collect();
+                bm25?.into_iter().map(|h| (h.doc_id, h.ordinal)).collect();
+            let near: Vec<(String, u32)> =
+                near?.into_iter().map(|h| (h.doc_id, h.ordinal)).collect();
             let fused = rrf(&[bm25, near]);
             Ok(corpus.passage_hits(
                 fused
@@ -169,6 +170,24 @@ pub fn retrieve(
             )?)
         }
     }
+}
+
+/// Runs hybrid's two halves at once, `dense` on a second thread: each is one core's
+/// work of similar size (a BM25 query; a query embedding and a vector search), so one
+/// caller waits for the longer rather than the sum. Each half computes what it would
+/// alone; neither sees the other, so the results do not depend on which ends first.
+fn at_once<A: Send, B: Send>(
+    bm25: impl FnOnce() -> A + Send,
+    dense: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    std::thread::scope(|scope| {
+        let dense = scope.spawn(dense);
+        let bm25 = bm25();
+        let dense = dense
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (bm25, dense)
+    })
 }
 
 /// The nearest passages to `q` reduced to one (the best) per page, best page first.
@@ -207,11 +226,15 @@ pub fn search(
         SearchMode::Hybrid => {
             let dense = need(dense, mode)?;
             let depth = top_k.max(FUSION_DEPTH);
-            let bm25 = corpus.search_doc_ids(&SearchQuery {
+            let deep = SearchQuery {
                 top_k: depth,
                 ..q.clone()
-            })?;
-            let near = dense_pages(corpus, dense, q, depth)?;
+            };
+            let (bm25, near) = at_once(
+                || corpus.search_doc_ids(&deep),
+                || dense_pages(corpus, dense, q, depth),
+            );
+            let (bm25, near) = (bm25?, near?);
             let best_dense: BTreeMap<String, u32> =
                 near.iter().map(|h| (h.doc_id.clone(), h.ordinal)).collect();
             let near: Vec<String> = near.into_iter().map(|h| h.doc_id).collect();
