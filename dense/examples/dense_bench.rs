@@ -17,6 +17,13 @@
 //! `concurrent --qa FILE --callers N --configs 1x2,2x1 --rounds R`: query embeddings/s
 //! and per-call p50/p99 with N callers at once, per encoder config (`SESSIONSxTHREADS`),
 //! configs interleaved per round; and each config's resident memory.
+//! `synthetic --data DIR --rows N`: gives a corpus a vector index of N random unit
+//! vectors over its first pages' real passages (labelled with the real model and
+//! snapshot, so `latency` runs on it): the cost of dense and hybrid search at a size
+//! this VM cannot embed (~15 passages/s), never their quality. Replaces `DIR/dense`.
+//! `--descriptions N` (quality, latency, twostage): generated description queries per
+//! language (0: the `--qa` files only, without reading the corpus's pages); `--lang en`
+//! keeps the `--qa` files' queries of that language only.
 //! Every subcommand prints JSON lines.
 
 use std::io::{BufRead, Write};
@@ -44,7 +51,11 @@ fn main() -> Res<()> {
         Some("scan") => scan(&args),
         Some("twostage") => twostage(&args),
         Some("concurrent") => concurrent(&args),
-        _ => Err("usage: dense_bench quality|latency|embed|scan|twostage|concurrent ...".into()),
+        Some("synthetic") => synthetic(&args),
+        _ => Err(
+            "usage: dense_bench quality|latency|embed|scan|twostage|concurrent|synthetic ..."
+                .into(),
+        ),
     }
 }
 
@@ -89,6 +100,13 @@ fn queries(corpus: &Corpus, args: &[String], per_lang: usize) -> Res<Vec<Query>>
                 gold: v["gold"].as_str().unwrap_or_default().to_string(),
             });
         }
+    }
+    if let Some(only) = arg(args, "--lang") {
+        out.retain(|q| q.lang.code() == only);
+    }
+    let per_lang = arg(args, "--descriptions").map_or(Ok(per_lang), |s| s.parse())?;
+    if per_lang == 0 {
+        return Ok(out);
     }
     let mut counts = std::collections::BTreeMap::new();
     for id in corpus.doc_ids()? {
@@ -410,22 +428,10 @@ fn scan(args: &[String]) -> Res<()> {
     let rows: usize = arg(args, "--rows").ok_or("--rows N")?.parse()?;
     let dims = 384;
     let dir = tempfile_dir()?;
-    // A deterministic xorshift stream of unit vectors.
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-    };
-    let mut unit = |n: usize| {
-        let v: Vec<f32> = (0..n).map(|_| next()).collect();
-        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-        v.into_iter().map(|x| x / norm).collect::<Vec<f32>>()
-    };
+    let mut unit = unit_vectors(dims);
     let mut writer = simweb_dense::index::IndexWriter::create(&dir.join("dense"), dims)?;
     for r in 0..rows {
-        let (row, scale) = simweb_dense::index::quantize(&unit(dims));
+        let (row, scale) = simweb_dense::index::quantize(&unit());
         writer.push(&row, scale, 0, r as u32)?;
     }
     writer.finish(
@@ -444,7 +450,7 @@ fn scan(args: &[String]) -> Res<()> {
         },
     )?;
     let index = simweb_dense::DenseIndex::open(&dir)?;
-    let queries: Vec<Vec<f32>> = (0..200).map(|_| unit(dims)).collect();
+    let queries: Vec<Vec<f32>> = (0..200).map(|_| unit()).collect();
     for q in queries.iter().take(20) {
         std::hint::black_box(index.search(q, 10, None));
     }
@@ -474,6 +480,84 @@ fn scan(args: &[String]) -> Res<()> {
         json!({"kind": "scan", "rows": rows, "stage": stage, "ms": ms, "exact_ms": exact_ms,
                "candidates": simweb_dense::index::candidates(10, rows),
                "floor_candidates": floor, "floor_ms": floor_ms})
+    );
+    Ok(())
+}
+
+/// A deterministic xorshift stream of unit vectors of `dims`.
+fn unit_vectors(dims: usize) -> impl FnMut() -> Vec<f32> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    move || {
+        let v: Vec<f32> = (0..dims)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+            })
+            .collect();
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.into_iter().map(|x| x / norm).collect()
+    }
+}
+
+fn synthetic(args: &[String]) -> Res<()> {
+    let data = PathBuf::from(arg(args, "--data").ok_or("--data DIR")?);
+    let rows: usize = arg(args, "--rows").ok_or("--rows N")?.parse()?;
+    let corpus = Corpus::open(&data)?;
+    let encoder = Encoder::load(&default_model_dir(), &Default::default())?;
+    let dims = encoder.dims();
+    let started = Instant::now();
+    let dir = data.join(format!("dense-synthetic-{rows}"));
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    let mut writer = simweb_dense::index::IndexWriter::create(&dir, dims)?;
+    let mut next = unit_vectors(dims);
+    let (mut pages, mut langs, mut written) = (Vec::new(), Vec::new(), 0);
+    for doc_id in corpus.doc_ids()? {
+        if written == rows {
+            break;
+        }
+        let Some(doc) = corpus.document_text(&doc_id)? else {
+            continue;
+        };
+        let page = pages.len() as u32;
+        for passage in simweb_wikidump::passages(&doc)
+            .into_iter()
+            .take(rows - written)
+        {
+            let (row, scale) = simweb_dense::index::quantize(&next());
+            writer.push(&row, scale, page, passage.ordinal)?;
+            written += 1;
+        }
+        pages.push(doc_id);
+        langs.push(doc.lang);
+    }
+    writer.finish(
+        &pages,
+        &langs,
+        simweb_dense::IndexMeta {
+            format: simweb_dense::index::INDEX_FORMAT,
+            model: encoder.config().model.clone(),
+            model_fingerprint: encoder.fingerprint().to_string(),
+            dims,
+            quantization: simweb_dense::index::QUANTIZATION.into(),
+            count: 0,
+            languages: Vec::new(),
+            corpus_snapshot: corpus.snapshot_id().to_string(),
+            index_id: String::new(),
+        },
+    )?;
+    let link = data.join(simweb_dense::index::INDEX_DIR);
+    if link.is_symlink() {
+        std::fs::remove_file(&link)?;
+    }
+    std::os::unix::fs::symlink(dir.file_name().ok_or("dir name")?, &link)?;
+    println!(
+        "{}",
+        json!({"kind": "synthetic", "rows": written, "pages": pages.len(),
+               "seconds": started.elapsed().as_secs_f64()})
     );
     Ok(())
 }
