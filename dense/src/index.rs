@@ -849,6 +849,59 @@ mod tests {
     }
 
     #[test]
+    fn a_search_split_over_threads_gives_the_one_thread_answer() {
+        // 200 K rows: both stages split the rows over the cores. Pseudo-random rows in
+        // 16 dims, many near-ties after int8 rounding.
+        let dims = 16;
+        let rows = 200_000;
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = IndexWriter::create(&dir.path().join(INDEX_DIR), dims).unwrap();
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+        };
+        let mut unit_row = || {
+            let v: Vec<f32> = (0..dims).map(|_| next()).collect();
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.into_iter().map(|x| x / norm).collect::<Vec<f32>>()
+        };
+        for r in 0..rows {
+            let (row, scale) = quantize(&unit_row());
+            w.push(&row, scale, 0, r as u32).unwrap();
+        }
+        w.finish(&["test:0".into()], &[Lang::En], test_meta(dims))
+            .unwrap();
+        let index = DenseIndex::open(dir.path()).unwrap();
+        for _ in 0..5 {
+            let q = unit_row();
+            let exact = index.search_exact(&q, 10, None);
+            // The exact scan split over threads equals a one-thread scan of every row.
+            let mut one = TopK::new(10);
+            for row in 0..rows {
+                one.offer(Scored {
+                    score: index.row_score(&q, row),
+                    row,
+                });
+            }
+            let mut one = one.into_vec();
+            one.sort_by(|a, b| b.cmp(a));
+            assert_eq!(exact, index.hits(one));
+            // Every row a candidate: the split first stage and rescoring give the same.
+            assert_eq!(index.search_two_stage_with(&q, 10, rows, None), exact);
+            // The default, twice: the same answer, mostly the exact one.
+            let two = index.search(&q, 10, None);
+            assert_eq!(two, index.search(&q, 10, None));
+            assert!(
+                two.iter().filter(|h| exact.contains(h)).count() >= 5,
+                "{two:?}"
+            );
+        }
+    }
+
+    #[test]
     fn page_languages_must_match_the_pages() {
         let dir = tempfile::tempdir().unwrap();
         let w = IndexWriter::create(&dir.path().join(INDEX_DIR), 64).unwrap();
