@@ -40,6 +40,11 @@ pub struct ServeArgs {
     /// config `dense.sessions`, default 1).
     #[arg(long, env = "SIMWEB_DENSE_SESSIONS")]
     pub dense_sessions: Option<usize>,
+    /// With --dense, two-stage vector search rescores one candidate per this many
+    /// passages: lower for recall, higher for speed (config `dense.rows_per_candidate`,
+    /// default 32).
+    #[arg(long, env = "SIMWEB_DENSE_ROWS_PER_CANDIDATE")]
+    pub dense_rows_per_candidate: Option<usize>,
     /// The default ranking when a call does not say (bm25, dense, hybrid).
     #[arg(long, env = "SIMWEB_SEARCH_MODE")]
     pub search_mode: Option<simweb_dense::SearchMode>,
@@ -77,6 +82,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(sessions) = args.dense_sessions {
         config.dense.sessions = Some(sessions);
+    }
+    if let Some(rows) = args.dense_rows_per_candidate {
+        config.dense.rows_per_candidate = Some(rows);
     }
     if let Some(mode) = args.search_mode {
         config.tools.search.default_mode = mode;

@@ -57,11 +57,16 @@ pub const MIN_CANDIDATES: usize = 400;
 pub const ROWS_PER_CANDIDATE: usize = 32;
 
 /// How many rows the first stage passes to exact rescoring for `top_k` hits out of
-/// `rows` searchable rows.
+/// `rows` searchable rows, by default.
 pub fn candidates(top_k: usize, rows: usize) -> usize {
+    candidates_with(top_k, rows, ROWS_PER_CANDIDATE)
+}
+
+/// [`candidates`] with one candidate per `rows_per_candidate` rows.
+pub fn candidates_with(top_k: usize, rows: usize, rows_per_candidate: usize) -> usize {
     (top_k * CANDIDATES_PER_HIT)
         .max(MIN_CANDIDATES)
-        .max(rows / ROWS_PER_CANDIDATE)
+        .max(rows / rows_per_candidate.max(1))
 }
 
 /// `dense.json`.
@@ -108,6 +113,8 @@ pub struct DenseIndex {
     row_langs: Vec<u8>,
     /// Rows per language (indexes into `meta.languages`).
     lang_rows: Vec<usize>,
+    /// The two-stage search's candidates: one per this many rows ([`candidates_with`]).
+    rows_per_candidate: usize,
 }
 
 /// Which rows a search may return.
@@ -254,6 +261,7 @@ impl DenseIndex {
         }
         Ok(DenseIndex {
             lang_rows,
+            rows_per_candidate: ROWS_PER_CANDIDATE,
             words,
             meta,
             vectors,
@@ -269,6 +277,24 @@ impl DenseIndex {
 
     pub fn meta(&self) -> &IndexMeta {
         &self.meta
+    }
+
+    /// Rescores one candidate per `rows` searchable rows (at least 1; default
+    /// [`ROWS_PER_CANDIDATE`]) in two-stage searches: fewer rows per candidate, more
+    /// recall and more time (BENCHMARKS.md has both per count).
+    pub fn with_rows_per_candidate(mut self, rows: usize) -> Self {
+        self.rows_per_candidate = rows.max(1);
+        self
+    }
+
+    /// What names this index's answers in cache keys and replay records: the index id,
+    /// plus the candidate policy when it is not the default (it changes the answers).
+    pub fn search_id(&self) -> String {
+        if self.rows_per_candidate == ROWS_PER_CANDIDATE {
+            self.meta.index_id.clone()
+        } else {
+            format!("{}-r{}", self.meta.index_id, self.rows_per_candidate)
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -324,7 +350,8 @@ impl DenseIndex {
             Rows::Nothing => 0,
             Rows::Lang(l) => self.lang_rows[l as usize],
         };
-        self.search_two_stage_with(query, top_k, candidates(top_k, searchable), lang)
+        let candidates = candidates_with(top_k, searchable, self.rows_per_candidate);
+        self.search_two_stage_with(query, top_k, candidates, lang)
     }
 
     /// [`DenseIndex::search_two_stage`] rescoring `candidates` rows (for measuring the
@@ -875,6 +902,15 @@ mod tests {
         w.finish(&["test:0".into()], &[Lang::En], test_meta(dims))
             .unwrap();
         let index = DenseIndex::open(dir.path()).unwrap();
+        // One candidate per row: every row rescored, the exact answer.
+        let all_rows = DenseIndex::open(dir.path())
+            .unwrap()
+            .with_rows_per_candidate(1);
+        assert_eq!(index.search_id(), index.meta().index_id);
+        assert_eq!(
+            all_rows.search_id(),
+            format!("{}-r1", index.meta().index_id)
+        );
         for _ in 0..5 {
             let q = unit_row();
             let exact = index.search_exact(&q, 10, None);
@@ -893,6 +929,7 @@ mod tests {
             assert_eq!(index.search_two_stage_with(&q, 10, rows, None), exact);
             // The default, twice: the same answer, mostly the exact one.
             let two = index.search(&q, 10, None);
+            assert_eq!(all_rows.search(&q, 10, None), exact);
             assert_eq!(two, index.search(&q, 10, None));
             assert!(
                 two.iter().filter(|h| exact.contains(h)).count() >= 5,

@@ -82,6 +82,12 @@ impl DenseRetriever {
         Ok(DenseRetriever { encoder, index })
     }
 
+    /// See [`DenseIndex::with_rows_per_candidate`].
+    pub fn with_rows_per_candidate(mut self, rows: usize) -> Self {
+        self.index = self.index.with_rows_per_candidate(rows);
+        self
+    }
+
     pub fn index(&self) -> &DenseIndex {
         &self.index
     }

@@ -70,6 +70,10 @@ pub struct DenseConfig {
     /// Query embeddings that run at once, each session a copy of the model (~0.3 GB):
     /// concurrent callers otherwise queue on one (default 1).
     pub sessions: Option<usize>,
+    /// Two-stage vector search (indexes from 50 K passages) rescores one candidate per
+    /// this many passages: lower for recall, higher for speed (default 32; recall and
+    /// cost per count in BENCHMARKS.md). Part of the cache and replay keys.
+    pub rows_per_candidate: Option<usize>,
 }
 
 impl Default for ServeConfig {
@@ -271,7 +275,7 @@ impl ServeConfig {
 
     /// Rejects settings that cannot work, naming the field.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let checks: [(bool, &str); 12] = [
+        let checks: [(bool, &str); 13] = [
             (
                 self.http.header_read_timeout_ms > 0,
                 "http.header_read_timeout_ms must be at least 1",
@@ -308,6 +312,10 @@ impl ServeConfig {
             (
                 self.dense.sessions != Some(0),
                 "dense.sessions must be at least 1",
+            ),
+            (
+                self.dense.rows_per_candidate != Some(0),
+                "dense.rows_per_candidate must be at least 1",
             ),
             (
                 self.episodes.max_turns > 0,
@@ -459,6 +467,10 @@ mod tests {
         config.dense.sessions = Some(0);
         let err = config.validate().unwrap_err().to_string();
         assert!(err.contains("dense.sessions"), "{err}");
+        let mut config = ServeConfig::default();
+        config.dense.rows_per_candidate = Some(0);
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("dense.rows_per_candidate"), "{err}");
         let mut config = ServeConfig::default();
         config.episodes.prompt_template = Some("no placeholders".into());
         let err = config.validate().unwrap_err().to_string();

@@ -129,6 +129,10 @@ impl Server {
                 },
             )
             .map_err(ServeError::Dense)?;
+            let dense = match config.dense.rows_per_candidate {
+                Some(rows) => dense.with_rows_per_candidate(rows),
+                None => dense,
+            };
             spec = spec.dense(Arc::new(dense));
         }
         if let Some(sandbox) = &sandbox {

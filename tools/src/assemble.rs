@@ -73,7 +73,7 @@ impl ToolboxSpec {
             Some(dense) => format!(
                 "{}+dense-{}",
                 self.corpus.snapshot_id(),
-                dense.index().meta().index_id
+                dense.index().search_id()
             ),
             None => self.corpus.snapshot_id().to_string(),
         };

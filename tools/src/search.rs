@@ -62,7 +62,7 @@ impl SearchConfig {
     /// The config-version suffix naming the ranking: empty without a dense index.
     pub(crate) fn ranking(&self, dense: Option<&DenseRetriever>) -> String {
         match dense {
-            Some(d) => format!("-{}-dense{}", self.default_mode, d.index().meta().index_id),
+            Some(d) => format!("-{}-dense{}", self.default_mode, d.index().search_id()),
             None => String::new(),
         }
     }
