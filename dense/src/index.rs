@@ -379,17 +379,14 @@ impl DenseIndex {
         // In row order, so the int8 rows are read front to back through the mapping.
         let mut rows: Vec<usize> = candidates.iter().map(|c| c.row).collect();
         rows.sort_unstable();
-        let span = rows.len().div_ceil(2).max(1);
         let mut scored: Vec<Scored> = if rows.len() >= 4096 {
+            let span = rows.len().div_ceil(cores()).max(1);
             std::thread::scope(|scope| {
                 let handles: Vec<_> = rows
                     .chunks(span)
                     .map(|part| scope.spawn(move || self.rescore(query, part)))
                     .collect();
-                handles
-                    .into_iter()
-                    .flat_map(|h| h.join().unwrap_or_default())
-                    .collect()
+                handles.into_iter().flat_map(join).collect()
             })
         } else {
             self.rescore(query, &rows)
@@ -403,11 +400,7 @@ impl DenseIndex {
     /// one per core (up to 8). The ranges and so the merged result do not depend on timing.
     fn in_parallel<T: Send>(&self, work: impl Fn(usize, usize) -> T + Sync) -> Vec<T> {
         let count = self.meta.count;
-        let threads = if count >= 200_000 {
-            std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
-        } else {
-            1
-        };
+        let threads = if count >= 200_000 { cores() } else { 1 };
         if threads <= 1 {
             return vec![work(0, count)];
         }
@@ -418,7 +411,7 @@ impl DenseIndex {
                 .step_by(span)
                 .map(|start| scope.spawn(move || work(start, (start + span).min(count))))
                 .collect();
-            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+            handles.into_iter().map(join).collect()
         })
     }
 
@@ -562,6 +555,19 @@ impl DenseIndex {
         best.truncate(top_k);
         self.hits(best)
     }
+}
+
+/// Threads a search splits its rows over (up to 8).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+}
+
+/// A scoped thread's result. Its panic (a bug) goes on in the caller rather than
+/// leaving that thread's rows silently out of the answer.
+pub(crate) fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// How many candidates ahead the rescoring prefetches.
