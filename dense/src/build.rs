@@ -128,10 +128,7 @@ pub fn build_with(
     }
 
     // Concatenate the chunks into a fresh directory, then swap it in.
-    let new_dir = data_dir.join("dense.new");
-    if new_dir.exists() {
-        std::fs::remove_dir_all(&new_dir).map_err(|e| DenseError::file(&new_dir, e))?;
-    }
+    let new_dir = empty_new_dir(&data_dir)?;
     let mut writer = IndexWriter::create(&new_dir, dims)?;
     for chunk_no in 0..chunks {
         for (page, ordinal, scale, row) in read_chunk(&chunk_path(&build_dir, chunk_no), dims)? {
@@ -212,10 +209,7 @@ fn rederive(
         })?;
         langs.push(doc.lang);
     }
-    let new_dir = data_dir.join("dense.new");
-    if new_dir.exists() {
-        std::fs::remove_dir_all(&new_dir).map_err(|e| DenseError::file(&new_dir, e))?;
-    }
+    let new_dir = empty_new_dir(&data_dir)?;
     let open = |name: &str| -> Result<std::io::BufReader<std::fs::File>> {
         let path = old_dir.join(name);
         let f = std::fs::File::open(&path).map_err(|e| DenseError::file(&path, e))?;
@@ -243,6 +237,16 @@ fn rederive(
         seconds: started.elapsed().as_secs_f64(),
         meta,
     })
+}
+
+/// `<data>/dense.new`, removed if an earlier run left it: where an index is written
+/// before [`publish`] swaps it in.
+fn empty_new_dir(data_dir: &Path) -> Result<PathBuf> {
+    let new_dir = data_dir.join("dense.new");
+    if new_dir.exists() {
+        std::fs::remove_dir_all(&new_dir).map_err(|e| DenseError::file(&new_dir, e))?;
+    }
+    Ok(new_dir)
 }
 
 fn prepare_build_dir(build_dir: &Path, key: &BuildKey) -> Result<()> {

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::error::{DenseError, Result};
-use crate::ranking::LANES;
+use crate::ranking::dot;
 
 /// The seed of the rotation (part of the format: changing it changes every `bits.bin`).
 const ROTATION_SEED: u64 = 0x5EED_D1CE_0F5E_ED00;
@@ -106,22 +106,9 @@ pub fn rotation(dims: usize) -> Vec<f32> {
 /// `rotation` (row-major, `x.len()` square) times `x`. Queries and rows go through this
 /// one function, so both are rotated by the same arithmetic.
 pub(crate) fn rotate<'a>(rotation: &'a [f32], x: &'a [f32]) -> impl Iterator<Item = f32> + 'a {
-    rotation.chunks_exact(x.len()).map(move |r| {
-        let mut lanes = [0f32; LANES];
-        let (rs, xs) = (r.chunks_exact(LANES), x.chunks_exact(LANES));
-        let tail: f32 = rs
-            .remainder()
-            .iter()
-            .zip(xs.remainder())
-            .map(|(a, b)| a * b)
-            .sum();
-        for (a, b) in rs.zip(xs) {
-            for i in 0..LANES {
-                lanes[i] += a[i] * b[i];
-            }
-        }
-        lanes.iter().sum::<f32>() + tail
-    })
+    rotation
+        .chunks_exact(x.len())
+        .map(move |r| dot(r, x, |v| v))
 }
 
 /// Writes `mean.f32`, `rotation.f32` and `bits.bin` (signs of R (row - `mean`)) from the

@@ -38,7 +38,7 @@ use simweb_wikidump::Lang;
 
 use crate::error::{DenseError, Result};
 use crate::first_stage::{rotate, write_rotated_bits, PlaneQuery};
-use crate::ranking::{best_rows, Scored, TopK, LANES, OUTSIDE};
+use crate::ranking::{best_rows, dot, keep_best, Scored, TopK, OUTSIDE};
 
 pub const INDEX_DIR: &str = "dense";
 pub const INDEX_FORMAT: u32 = 4;
@@ -374,45 +374,27 @@ impl DenseIndex {
             .into_iter()
             .flatten()
             .collect();
-        candidates.sort_by(|a, b| b.cmp(a));
-        candidates.truncate(wanted);
+        keep_best(&mut candidates, wanted);
         // In row order, so the int8 rows are read front to back through the mapping.
         let mut rows: Vec<usize> = candidates.iter().map(|c| c.row).collect();
         rows.sort_unstable();
-        let mut scored: Vec<Scored> = if rows.len() >= 4096 {
-            let span = rows.len().div_ceil(cores()).max(1);
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = rows
-                    .chunks(span)
-                    .map(|part| scope.spawn(move || self.rescore(query, part)))
-                    .collect();
-                handles.into_iter().flat_map(join).collect()
-            })
-        } else {
-            self.rescore(query, &rows)
-        };
+        let threads = if rows.len() >= 4096 { cores() } else { 1 };
+        let mut scored: Vec<Scored> = in_ranges(rows.len(), threads, |start, end| {
+            self.rescore(query, &rows[start..end])
+        })
+        .into_iter()
+        .flatten()
+        .collect();
         scored.sort_by(|a, b| b.cmp(a));
         scored.truncate(top_k);
         self.hits(scored)
     }
 
     /// Runs `work` over row ranges covering the index: one range under 200 K rows, else
-    /// one per core (up to 8). The ranges and so the merged result do not depend on timing.
+    /// one per core (up to 8).
     fn in_parallel<T: Send>(&self, work: impl Fn(usize, usize) -> T + Sync) -> Vec<T> {
         let count = self.meta.count;
-        let threads = if count >= 200_000 { cores() } else { 1 };
-        if threads <= 1 {
-            return vec![work(0, count)];
-        }
-        let span = count.div_ceil(threads).max(1);
-        let work = &work;
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..count)
-                .step_by(span)
-                .map(|start| scope.spawn(move || work(start, (start + span).min(count))))
-                .collect();
-            handles.into_iter().map(join).collect()
-        })
+        in_ranges(count, if count >= 200_000 { cores() } else { 1 }, work)
     }
 
     /// The query's rotated, centred components, quantized for the first stage.
@@ -499,21 +481,7 @@ impl DenseIndex {
     fn row_score(&self, query: &[f32], row: usize) -> f32 {
         let dims = self.meta.dims;
         let v = &self.vectors[row * dims..(row + 1) * dims];
-        // Sixteen running sums in a fixed order, which the compiler turns into SIMD lanes
-        // (one running sum cannot be: float addition does not reassociate).
-        let mut lanes = [0f32; LANES];
-        let (qs, vs) = (query.chunks_exact(LANES), v.chunks_exact(LANES));
-        let (q_rest, v_rest) = (qs.remainder(), vs.remainder());
-        for (q, x) in qs.zip(vs) {
-            for i in 0..LANES {
-                lanes[i] += q[i] * f32::from(x[i] as i8);
-            }
-        }
-        let mut dot = lanes.iter().sum::<f32>();
-        for (q, &x) in q_rest.iter().zip(v_rest) {
-            dot += q * f32::from(x as i8);
-        }
-        dot * self.scales[row]
+        dot(query, v, |x| f32::from(x as i8)) * self.scales[row]
     }
 
     fn hits(&self, scored: Vec<Scored>) -> Vec<DenseHit> {
@@ -557,6 +525,28 @@ impl DenseIndex {
     }
 }
 
+/// `work` over `threads` equal ranges of `0..len`, each on its own scoped thread (on
+/// this one when `threads` is 1), results in range order: the ranges, and so the merged
+/// result, do not depend on timing.
+fn in_ranges<T: Send>(
+    len: usize,
+    threads: usize,
+    work: impl Fn(usize, usize) -> T + Sync,
+) -> Vec<T> {
+    if threads <= 1 {
+        return vec![work(0, len)];
+    }
+    let span = len.div_ceil(threads).max(1);
+    let work = &work;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..len)
+            .step_by(span)
+            .map(|start| scope.spawn(move || work(start, (start + span).min(len))))
+            .collect();
+        handles.into_iter().map(join).collect()
+    })
+}
+
 /// Threads a search splits its rows over (up to 8).
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
@@ -564,7 +554,7 @@ fn cores() -> usize {
 
 /// A scoped thread's result. Its panic (a bug) goes on in the caller rather than
 /// leaving that thread's rows silently out of the answer.
-pub(crate) fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
     handle
         .join()
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))

@@ -6,7 +6,37 @@ use std::collections::BinaryHeap;
 
 /// Running sums of a dot product: the compiler turns a fixed number of them into SIMD
 /// lanes (one running sum cannot be: float addition does not reassociate).
-pub(crate) const LANES: usize = 16;
+const LANES: usize = 16;
+
+/// The dot product of `a` and `b` (read through `to_f32`), summed in [`LANES`] running
+/// sums in a fixed order, then the tail: the same bits on every run. The int8 rescoring
+/// and the rotation both go through it.
+#[inline(always)]
+pub(crate) fn dot<T: Copy>(a: &[f32], b: &[T], to_f32: impl Fn(T) -> f32) -> f32 {
+    let mut lanes = [0f32; LANES];
+    let (a_lanes, b_lanes) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (a_rest, b_rest) = (a_lanes.remainder(), b_lanes.remainder());
+    for (x, y) in a_lanes.zip(b_lanes) {
+        for i in 0..LANES {
+            lanes[i] += x[i] * to_f32(y[i]);
+        }
+    }
+    let mut sum = lanes.iter().sum::<f32>();
+    for (x, &y) in a_rest.iter().zip(b_rest) {
+        sum += x * to_f32(y);
+    }
+    sum
+}
+
+/// Keeps the `k` greatest of `scored`, in no particular order (a selection, not a sort).
+pub(crate) fn keep_best(scored: &mut Vec<Scored>, k: usize) {
+    if scored.len() > k {
+        if k > 0 {
+            scored.select_nth_unstable_by(k - 1, |a, b| b.cmp(a));
+        }
+        scored.truncate(k);
+    }
+}
 
 /// A row and its score; greater = better (higher score, then earlier row).
 #[derive(Debug, Clone, Copy)]
@@ -99,10 +129,7 @@ pub(crate) fn best_rows(scores: &[f32], start: usize, wanted: usize) -> Vec<Scor
     } else {
         scored_above(f32::MIN)
     };
-    if best.len() > wanted {
-        best.select_nth_unstable_by(wanted - 1, |a, b| b.cmp(a));
-        best.truncate(wanted);
-    }
+    keep_best(&mut best, wanted);
     best
 }
 
