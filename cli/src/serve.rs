@@ -45,6 +45,11 @@ pub struct ServeArgs {
     /// default 32).
     #[arg(long, env = "SIMWEB_DENSE_ROWS_PER_CANDIDATE")]
     pub dense_rows_per_candidate: Option<usize>,
+    /// With --dense, a partitioned index (from 50 K passages) probes one list in this
+    /// many, nearest first: lower for recall, higher for speed; 1 probes every list
+    /// (config `dense.lists_per_probe`, default 8).
+    #[arg(long, env = "SIMWEB_DENSE_LISTS_PER_PROBE")]
+    pub dense_lists_per_probe: Option<usize>,
     /// The default ranking when a call does not say (bm25, dense, hybrid).
     #[arg(long, env = "SIMWEB_SEARCH_MODE")]
     pub search_mode: Option<simweb_dense::SearchMode>,
@@ -85,6 +90,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(rows) = args.dense_rows_per_candidate {
         config.dense.rows_per_candidate = Some(rows);
+    }
+    if let Some(lists) = args.dense_lists_per_probe {
+        config.dense.lists_per_probe = Some(lists);
     }
     if let Some(mode) = args.search_mode {
         config.tools.search.default_mode = mode;

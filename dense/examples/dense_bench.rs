@@ -50,10 +50,11 @@ fn main() -> Res<()> {
         Some("embed") => embed(&args),
         Some("scan") => scan(&args),
         Some("twostage") => twostage(&args),
+        Some("partition") => partition(&args),
         Some("concurrent") => concurrent(&args),
         Some("synthetic") => synthetic(&args),
         _ => Err(
-            "usage: dense_bench quality|latency|embed|scan|twostage|concurrent|synthetic ..."
+            "usage: dense_bench quality|latency|embed|scan|twostage|partition|concurrent|synthetic ..."
                 .into(),
         ),
     }
@@ -69,7 +70,10 @@ struct Query {
 fn open(args: &[String]) -> Res<(Corpus, DenseRetriever)> {
     let data = PathBuf::from(arg(args, "--data").ok_or("--data DIR")?);
     let corpus = Corpus::open(&data)?;
-    let dense = DenseRetriever::open(&data, &default_model_dir(), &Default::default())?;
+    let mut dense = DenseRetriever::open(&data, &default_model_dir(), &Default::default())?;
+    if let Some(lists) = arg(args, "--lists-per-probe") {
+        dense = dense.with_lists_per_probe(lists.parse()?);
+    }
     Ok((corpus, dense))
 }
 
@@ -237,7 +241,8 @@ fn latency(args: &[String]) -> Res<()> {
             println!(
                 "{}",
                 json!({"kind": "latency", "round": round, "mode": mode.as_str(),
-                       "passages": dense.index().len(), "ms": ms})
+                       "passages": dense.index().len(), "search_id": dense.index().search_id(),
+                       "ms": ms})
             );
         }
     }
@@ -284,6 +289,80 @@ fn twostage(args: &[String]) -> Res<()> {
                    "default": candidates == policy,
                    "queries": vectors.len(), "recall_at_10": found as f64 / total as f64})
         );
+    }
+    Ok(())
+}
+
+/// The quality queries' vectors (embedded, or read from `--queries FILE` as written by
+/// `twostage --dump-queries`).
+fn query_vectors(args: &[String], corpus: &Corpus, dense: &DenseRetriever) -> Res<Vec<Vec<f32>>> {
+    let dims = dense.index().meta().dims;
+    if let Some(path) = arg(args, "--queries") {
+        let bytes = std::fs::read(path)?;
+        return Ok(bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect::<Vec<f32>>()
+            .chunks_exact(dims)
+            .map(<[f32]>::to_vec)
+            .collect());
+    }
+    let mut vectors = Vec::new();
+    for q in queries(corpus, args, 150)? {
+        vectors.push(
+            dense
+                .encoder()
+                .embed(&[q.text.as_str()], simweb_dense::TextKind::Query)?,
+        );
+    }
+    Ok(vectors)
+}
+
+/// Recall@10 of the partitioned search against the exact scan, per list count
+/// (`--lists a,b`; default √rows), probed fraction and candidate count.
+fn partition(args: &[String]) -> Res<()> {
+    let (corpus, dense) = open(args)?;
+    let vectors = query_vectors(args, &corpus, &dense)?;
+    let index = dense.index();
+    let rows = index.len();
+    let lists: Vec<usize> = match arg(args, "--lists") {
+        Some(s) => s.split(',').map(str::parse).collect::<Result<_, _>>()?,
+        None => vec![(rows as f64).sqrt().round() as usize],
+    };
+    let exact: Vec<_> = vectors
+        .iter()
+        .map(|v| index.search_exact(v, 10, None))
+        .collect();
+    for lists in lists {
+        let started = Instant::now();
+        let partition = index.train_partition(lists);
+        let train_s = started.elapsed().as_secs_f64();
+        for per_probe in [64, 32, 16, 8, 4] {
+            let probes = simweb_dense::partition::probes(lists, per_probe);
+            for candidates in [
+                None,
+                Some(400),
+                Some(800),
+                Some(1600),
+                Some(3200),
+                Some(usize::MAX),
+            ] {
+                let (mut found, mut total) = (0, 0);
+                for (v, exact) in vectors.iter().zip(&exact) {
+                    let hits =
+                        index.search_partitioned_with(v, 10, &partition, probes, candidates, None);
+                    found += hits.iter().filter(|h| exact.contains(h)).count();
+                    total += exact.len();
+                }
+                println!(
+                    "{}",
+                    json!({"kind": "partition", "rows": rows, "lists": lists, "train_s": train_s,
+                           "lists_per_probe": per_probe, "probes": probes,
+                           "candidates": candidates.map_or("default".to_string(), |c| if c == usize::MAX { "all".to_string() } else { c.to_string() }),
+                           "queries": vectors.len(), "recall_at_10": found as f64 / total as f64})
+                );
+            }
+        }
     }
     Ok(())
 }
@@ -428,6 +507,7 @@ fn scan(args: &[String]) -> Res<()> {
     let rows: usize = arg(args, "--rows").ok_or("--rows N")?.parse()?;
     let dims = 384;
     let dir = tempfile_dir()?;
+    let started = Instant::now();
     let mut unit = unit_vectors(dims);
     let mut writer = simweb_dense::index::IndexWriter::create(&dir.join("dense"), dims)?;
     for r in 0..rows {
@@ -449,18 +529,24 @@ fn scan(args: &[String]) -> Res<()> {
             index_id: String::new(),
         },
     )?;
+    let build_s = started.elapsed().as_secs_f64();
     let index = simweb_dense::DenseIndex::open(&dir)?;
     let queries: Vec<Vec<f32>> = (0..200).map(|_| unit()).collect();
     for q in queries.iter().take(20) {
         std::hint::black_box(index.search(q, 10, None));
     }
-    // Interleaved per query: the default search (two-stage from 50 K rows), then exact.
+    // Interleaved per query: the default search (two-stage over the nearest lists from
+    // 50 K rows), the unpartitioned two-stage search, its floor, then exact.
     let (mut ms, mut exact_ms, mut floor_ms) = (Vec::new(), Vec::new(), Vec::new());
+    let mut unpartitioned_ms = Vec::new();
     let floor = simweb_dense::index::MIN_CANDIDATES;
     for q in &queries {
         let t = Instant::now();
         std::hint::black_box(index.search(q, 10, None));
         ms.push(t.elapsed().as_secs_f64() * 1e3);
+        let t = Instant::now();
+        std::hint::black_box(index.search_two_stage(q, 10, None));
+        unpartitioned_ms.push(t.elapsed().as_secs_f64() * 1e3);
         // The first stage's own cost: the same search rescoring only the floor's candidates.
         let t = Instant::now();
         std::hint::black_box(index.search_two_stage_with(q, 10, floor, None));
@@ -477,7 +563,9 @@ fn scan(args: &[String]) -> Res<()> {
     };
     println!(
         "{}",
-        json!({"kind": "scan", "rows": rows, "stage": stage, "ms": ms, "exact_ms": exact_ms,
+        json!({"kind": "scan", "rows": rows, "stage": stage, "build_s": build_s,
+               "lists": index.partition().lists(), "ms": ms,
+               "unpartitioned_ms": unpartitioned_ms, "exact_ms": exact_ms,
                "candidates": simweb_dense::index::candidates(10, rows),
                "floor_candidates": floor, "floor_ms": floor_ms})
     );

@@ -12,19 +12,21 @@
 //! keys.bin      count x (u32 page, u32 passage ordinal), little endian
 //! pages.txt     the doc ids `page` indexes, one per line
 //! langs.bin     one byte per page: its language, as an index into `languages` in dense.json
+//! centroids.f32, lists.bin  the inverted-file partition (`partition`; no lists below 50 K rows)
 //! ```
 //!
 //! A search names a language (the one BM25 would route the query to) and returns rows of
 //! that language only, so every mode answers a `lang: zh` query with Chinese pages.
 //!
 //! Search has two stages once an index is large ([`TWO_STAGE_MIN_ROWS`]). The first
-//! (`first_stage`) scores every row's sign bits against the query, rotated the same way
+//! (`first_stage`) scores the sign bits of the rows in the partition's lists nearest the
+//! query (one list in [`LISTS_PER_PROBE`]; every row without a partition) against the query, rotated the same way
 //! and quantized to 4 bits (asymmetric: the sum of the query's components where the
 //! row's bit is set, which keeps the magnitudes a Hamming distance would throw away),
 //! and keeps the best [`candidates`]; those are rescored exactly against their int8
 //! rows. Measured on real vectors in BENCHMARKS.md. Only the sign bits (48 bytes per
-//! passage at 384 dims), scales and keys stay in memory; the int8 rows are memory-mapped
-//! and read for the candidates alone, so 21 M passages need ~1.4 GB of RAM rather than
+//! passage at 384 dims), scales, keys and the lists stay in memory; the int8 rows are memory-mapped
+//! and read for the candidates alone, so 21 M passages need ~1.5 GB of RAM rather than
 //! the 8 GB of their int8 rows. Smaller indexes are scanned exactly. Both stages break
 //! ties by row order: deterministic by construction.
 
@@ -38,13 +40,16 @@ use simweb_wikidump::Lang;
 
 use crate::error::{DenseError, Result};
 use crate::first_stage::{rotate, write_rotated_bits, PlaneQuery};
+pub use crate::partition::LISTS_PER_PROBE;
+use crate::partition::{list_count, probes, Partition};
 use crate::ranking::{best_rows, dot, keep_best, Scored, TopK, OUTSIDE};
 
 pub const INDEX_DIR: &str = "dense";
-pub const INDEX_FORMAT: u32 = 4;
+pub const INDEX_FORMAT: u32 = 5;
 pub const QUANTIZATION: &str =
     "int8 rows (one f32 scale each) + sign bits of the rotated, centred rows; \
-     asymmetric bit scores pick candidates rescored on int8";
+     asymmetric bit scores pick candidates rescored on int8; inverted-file lists of \
+     sqrt(rows) spherical k-means centroids";
 /// Indexes with at least this many rows search in two stages (smaller ones exactly).
 pub const TWO_STAGE_MIN_ROWS: usize = 50_000;
 /// Candidates rescored per requested hit, at least.
@@ -115,6 +120,9 @@ pub struct DenseIndex {
     lang_rows: Vec<usize>,
     /// The two-stage search's candidates: one per this many rows ([`candidates_with`]).
     rows_per_candidate: usize,
+    partition: Partition,
+    /// A partitioned search probes one list in this many.
+    lists_per_probe: usize,
 }
 
 /// Which rows a search may return.
@@ -259,9 +267,12 @@ impl DenseIndex {
         for &(p, _) in &keys {
             lang_rows[page_langs[p as usize] as usize] += 1;
         }
+        let partition = Partition::read(&dir, meta.dims, meta.count)?;
         Ok(DenseIndex {
             lang_rows,
             rows_per_candidate: ROWS_PER_CANDIDATE,
+            partition,
+            lists_per_probe: LISTS_PER_PROBE,
             words,
             meta,
             vectors,
@@ -287,14 +298,38 @@ impl DenseIndex {
         self
     }
 
+    /// Probes one list in `lists` (at least 1; default [`LISTS_PER_PROBE`]) of a
+    /// partitioned index: fewer, more recall and more time; 1 probes every list, which
+    /// answers as the unpartitioned two-stage search does.
+    pub fn with_lists_per_probe(mut self, lists: usize) -> Self {
+        self.lists_per_probe = lists.max(1);
+        self
+    }
+
     /// What names this index's answers in cache keys and replay records: the index id,
-    /// plus the candidate policy when it is not the default (it changes the answers).
+    /// plus the candidate and probe policies when they are not the defaults (they change
+    /// the answers).
     pub fn search_id(&self) -> String {
-        if self.rows_per_candidate == ROWS_PER_CANDIDATE {
-            self.meta.index_id.clone()
-        } else {
-            format!("{}-r{}", self.meta.index_id, self.rows_per_candidate)
+        let mut id = self.meta.index_id.clone();
+        if self.rows_per_candidate != ROWS_PER_CANDIDATE {
+            id.push_str(&format!("-r{}", self.rows_per_candidate));
         }
+        if self.lists_per_probe != LISTS_PER_PROBE {
+            id.push_str(&format!("-p{}", self.lists_per_probe));
+        }
+        id
+    }
+
+    /// The inverted-file lists this index was published with (none below
+    /// [`TWO_STAGE_MIN_ROWS`] rows).
+    pub fn partition(&self) -> &Partition {
+        &self.partition
+    }
+
+    /// Trains a partition of `lists` lists over this index's rows (what the build does
+    /// with [`crate::partition::list_count`] lists), for measuring other list counts.
+    pub fn train_partition(&self, lists: usize) -> Partition {
+        Partition::train(&self.vectors, &self.scales, self.meta.dims, lists)
     }
 
     pub fn len(&self) -> usize {
@@ -327,13 +362,50 @@ impl DenseIndex {
 
     /// The `top_k` rows of `lang` (every language for `None`) closest to `query`
     /// (L2-normalised, `dims` long) by cosine, best first; equal scores keep row order.
-    /// Two-stage from [`TWO_STAGE_MIN_ROWS`].
+    /// Two-stage from [`TWO_STAGE_MIN_ROWS`], over the nearest lists when partitioned.
     pub fn search(&self, query: &[f32], top_k: usize, lang: Option<Lang>) -> Vec<DenseHit> {
-        if self.meta.count >= TWO_STAGE_MIN_ROWS {
-            self.search_two_stage(query, top_k, lang)
-        } else {
+        if self.meta.count < TWO_STAGE_MIN_ROWS {
             self.search_exact(query, top_k, lang)
+        } else if self.partition.lists() > 0 {
+            let probes = probes(self.partition.lists(), self.lists_per_probe);
+            self.search_partitioned_with(query, top_k, &self.partition, probes, None, lang)
+        } else {
+            self.search_two_stage(query, top_k, lang)
         }
+    }
+
+    /// The two-stage search over the rows of `partition`'s `probes` lists nearest the
+    /// query: candidates from their sign bits (`candidates`, or as many as the
+    /// unpartitioned search takes), rescored on their int8 rows.
+    pub fn search_partitioned_with(
+        &self,
+        query: &[f32],
+        top_k: usize,
+        partition: &Partition,
+        probes: usize,
+        candidates: Option<usize>,
+        lang: Option<Lang>,
+    ) -> Vec<DenseHit> {
+        let rows = self.rows(lang);
+        if query.len() != self.meta.dims || top_k == 0 || rows == Rows::Nothing {
+            return Vec::new();
+        }
+        let lists = partition.nearest_lists(query, probes);
+        let probed: usize = lists.iter().map(|&l| partition.list(l).len()).sum();
+        let wanted = candidates
+            .unwrap_or_else(|| self.default_candidates(top_k, lang))
+            .max(top_k);
+        let plane = self.plane_query(query);
+        let threads = if probed >= 32_768 { cores() } else { 1 };
+        let mut best: Vec<Scored> = in_ranges(lists.len(), threads, |start, end| {
+            let rows_of = lists[start..end].iter().map(|&l| partition.list(l));
+            self.list_candidates(&plane, rows_of, wanted, rows)
+        })
+        .into_iter()
+        .flatten()
+        .collect();
+        keep_best(&mut best, wanted);
+        self.rescored(query, best, top_k)
     }
 
     /// Candidates from the sign bits ([`candidates`] of them), rescored on their int8
@@ -344,14 +416,21 @@ impl DenseIndex {
         top_k: usize,
         lang: Option<Lang>,
     ) -> Vec<DenseHit> {
-        let rows = self.rows(lang);
-        let searchable = match rows {
+        let candidates = self.default_candidates(top_k, lang);
+        self.search_two_stage_with(query, top_k, candidates, lang)
+    }
+
+    /// [`candidates_with`] this index's candidate policy for the rows of `lang`. A
+    /// partitioned search rescores as many as an unpartitioned one: the rows whose bit
+    /// scores come within the bits' error of the 10th best are the query's neighbours,
+    /// which the probed lists hold, so probing fewer lists does not make them fewer.
+    fn default_candidates(&self, top_k: usize, lang: Option<Lang>) -> usize {
+        let searchable = match self.rows(lang) {
             Rows::All => self.meta.count,
             Rows::Nothing => 0,
             Rows::Lang(l) => self.lang_rows[l as usize],
         };
-        let candidates = candidates_with(top_k, searchable, self.rows_per_candidate);
-        self.search_two_stage_with(query, top_k, candidates, lang)
+        candidates_with(top_k, searchable, self.rows_per_candidate)
     }
 
     /// [`DenseIndex::search_two_stage`] rescoring `candidates` rows (for measuring the
@@ -375,6 +454,11 @@ impl DenseIndex {
             .flatten()
             .collect();
         keep_best(&mut candidates, wanted);
+        self.rescored(query, candidates, top_k)
+    }
+
+    /// The `top_k` best of `candidates` by their exact scores.
+    fn rescored(&self, query: &[f32], candidates: Vec<Scored>, top_k: usize) -> Vec<DenseHit> {
         // In row order, so the int8 rows are read front to back through the mapping.
         let mut rows: Vec<usize> = candidates.iter().map(|c| c.row).collect();
         rows.sort_unstable();
@@ -461,6 +545,66 @@ impl DenseIndex {
         best_rows(&scores, start, wanted)
     }
 
+    /// The `wanted` best rows of `lists` within `rows` by bit score.
+    fn list_candidates<'a>(
+        &self,
+        query: &PlaneQuery,
+        lists: impl Iterator<Item = &'a [u32]>,
+        wanted: usize,
+        rows: Rows,
+    ) -> Vec<Scored> {
+        let lists: Vec<&[u32]> = lists.collect();
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("popcnt") {
+            // SAFETY: the CPU has the one feature the function is compiled for.
+            return unsafe { self.list_candidates_popcnt(query, &lists, wanted, rows) };
+        }
+        self.list_candidates_portable(query, &lists, wanted, rows)
+    }
+
+    /// [`DenseIndex::list_candidates_portable`] with `popcnt` (as `bit_candidates_popcnt`).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt")]
+    unsafe fn list_candidates_popcnt(
+        &self,
+        query: &PlaneQuery,
+        lists: &[&[u32]],
+        wanted: usize,
+        rows: Rows,
+    ) -> Vec<Scored> {
+        self.list_candidates_portable(query, lists, wanted, rows)
+    }
+
+    #[inline(always)]
+    fn list_candidates_portable(
+        &self,
+        query: &PlaneQuery,
+        lists: &[&[u32]],
+        wanted: usize,
+        rows: Rows,
+    ) -> Vec<Scored> {
+        let words = self.words;
+        let mut scored = Vec::with_capacity(lists.iter().map(|l| l.len()).sum());
+        for list in lists {
+            for (i, &row) in list.iter().enumerate() {
+                // A list's rows are scattered through the bits: load a few ahead.
+                if let Some(&ahead) = list.get(i + PREFETCH_AHEAD) {
+                    let ahead = ahead as usize * words;
+                    prefetch(bytemuck_words(&self.bits[ahead..ahead + words]));
+                }
+                let row = row as usize;
+                if rows == Rows::All || self.keeps(rows, row) {
+                    scored.push(Scored {
+                        score: query.score(&self.bits[row * words..(row + 1) * words]),
+                        row,
+                    });
+                }
+            }
+        }
+        keep_best(&mut scored, wanted);
+        scored
+    }
+
     fn rescore(&self, query: &[f32], rows: &[usize]) -> Vec<Scored> {
         let dims = self.meta.dims;
         let mut out = Vec::with_capacity(rows.len());
@@ -528,7 +672,7 @@ impl DenseIndex {
 /// `work` over `threads` equal ranges of `0..len`, each on its own scoped thread (on
 /// this one when `threads` is 1), results in range order: the ranges, and so the merged
 /// result, do not depend on timing.
-fn in_ranges<T: Send>(
+pub(crate) fn in_ranges<T: Send>(
     len: usize,
     threads: usize,
     work: impl Fn(usize, usize) -> T + Sync,
@@ -548,7 +692,7 @@ fn in_ranges<T: Send>(
 }
 
 /// Threads a search splits its rows over (up to 8).
-fn cores() -> usize {
+pub(crate) fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
 }
 
@@ -578,6 +722,12 @@ fn prefetch(bytes: &[u8]) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = bytes;
+}
+
+/// `words` as the bytes they occupy (for [`prefetch`]).
+fn bytemuck_words(words: &[u64]) -> &[u8] {
+    // SAFETY: u64 has no padding and any byte is a valid u8; the length is the words'.
+    unsafe { std::slice::from_raw_parts(words.as_ptr().cast(), std::mem::size_of_val(words)) }
 }
 
 /// Quantizes one L2-normalised vector: (int8 row, scale).
@@ -676,6 +826,7 @@ impl IndexWriter {
             .map(|s| (s / self.count.max(1) as f64) as f32)
             .collect();
         write_rotated_bits(&dir, &mean, self.count)?;
+        write_partition(&dir, self.dims, self.count)?;
         let mut text = String::new();
         for p in pages {
             text.push_str(p);
@@ -707,6 +858,8 @@ impl IndexWriter {
             "keys.bin",
             "pages.txt",
             "langs.bin",
+            "centroids.f32",
+            "lists.bin",
         ] {
             hasher.update(read(&dir.join(name))?);
         }
@@ -716,6 +869,27 @@ impl IndexWriter {
         std::fs::write(&meta_path, json).map_err(|e| DenseError::file(&meta_path, e))?;
         Ok(meta)
     }
+}
+
+/// Trains the partition of the rows and scales already in `dir` ([`list_count`] lists)
+/// and writes it there.
+fn write_partition(dir: &Path, dims: usize, count: usize) -> Result<()> {
+    let lists = list_count(count);
+    let partition = if lists == 0 {
+        Partition::empty(dims)
+    } else {
+        let path = dir.join("vectors.i8");
+        let file = std::fs::File::open(&path).map_err(|e| DenseError::file(&path, e))?;
+        // SAFETY: the file was written and synced by this writer, which alone writes it.
+        let vectors = unsafe { Mmap::map(&file) }.map_err(|e| DenseError::file(&path, e))?;
+        expect_len(&path, vectors.len(), count * dims)?;
+        let scales: Vec<f32> = read_sized(&dir.join("scales.f32"), count * 4)?
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        Partition::train(&vectors, &scales, dims, lists)
+    };
+    partition.write(dir)
 }
 
 #[cfg(test)]
@@ -898,14 +1072,21 @@ mod tests {
         w.finish(&["test:0".into()], &[Lang::En], test_meta(dims))
             .unwrap();
         let index = DenseIndex::open(dir.path()).unwrap();
-        // One candidate per row: every row rescored, the exact answer.
+        // Every list probed, one candidate per row: every row rescored, the exact answer.
         let all_rows = DenseIndex::open(dir.path())
             .unwrap()
-            .with_rows_per_candidate(1);
+            .with_rows_per_candidate(1)
+            .with_lists_per_probe(1);
+        // Every list probed at the default candidates: the unpartitioned search.
+        let all_lists = DenseIndex::open(dir.path())
+            .unwrap()
+            .with_lists_per_probe(1);
+        let lists = index.partition().lists();
+        assert_eq!(lists, 447);
         assert_eq!(index.search_id(), index.meta().index_id);
         assert_eq!(
             all_rows.search_id(),
-            format!("{}-r1", index.meta().index_id)
+            format!("{}-r1-p1", index.meta().index_id)
         );
         for _ in 0..5 {
             let q = unit_row();
@@ -923,6 +1104,10 @@ mod tests {
             assert_eq!(exact, index.hits(one));
             // Every row a candidate: the split first stage and rescoring give the same.
             assert_eq!(index.search_two_stage_with(&q, 10, rows, None), exact);
+            assert_eq!(
+                all_lists.search(&q, 10, None),
+                index.search_two_stage(&q, 10, None)
+            );
             // The default, twice: the same answer, mostly the exact one.
             let two = index.search(&q, 10, None);
             assert_eq!(all_rows.search(&q, 10, None), exact);
@@ -930,6 +1115,18 @@ mod tests {
             assert!(
                 two.iter().filter(|h| exact.contains(h)).count() >= 5,
                 "{two:?}"
+            );
+            // The default probes 1/8 of the lists.
+            assert_eq!(
+                two,
+                index.search_partitioned_with(
+                    &q,
+                    10,
+                    index.partition(),
+                    lists.div_ceil(8),
+                    None,
+                    None
+                )
             );
         }
     }

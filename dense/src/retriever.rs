@@ -88,6 +88,12 @@ impl DenseRetriever {
         self
     }
 
+    /// See [`DenseIndex::with_lists_per_probe`].
+    pub fn with_lists_per_probe(mut self, lists: usize) -> Self {
+        self.index = self.index.with_lists_per_probe(lists);
+        self
+    }
+
     pub fn index(&self) -> &DenseIndex {
         &self.index
     }

@@ -74,6 +74,10 @@ pub struct DenseConfig {
     /// this many passages: lower for recall, higher for speed (default 32; recall and
     /// cost per count in BENCHMARKS.md). Part of the cache and replay keys.
     pub rows_per_candidate: Option<usize>,
+    /// A partitioned index (from 50 K passages) is searched over one list in this many,
+    /// nearest the query first: lower for recall, higher for speed; 1 probes every list
+    /// (default 8). Part of the cache and replay keys.
+    pub lists_per_probe: Option<usize>,
 }
 
 impl Default for ServeConfig {
@@ -275,7 +279,7 @@ impl ServeConfig {
 
     /// Rejects settings that cannot work, naming the field.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let checks: [(bool, &str); 13] = [
+        let checks: [(bool, &str); 14] = [
             (
                 self.http.header_read_timeout_ms > 0,
                 "http.header_read_timeout_ms must be at least 1",
@@ -316,6 +320,10 @@ impl ServeConfig {
             (
                 self.dense.rows_per_candidate != Some(0),
                 "dense.rows_per_candidate must be at least 1",
+            ),
+            (
+                self.dense.lists_per_probe != Some(0),
+                "dense.lists_per_probe must be at least 1",
             ),
             (
                 self.episodes.max_turns > 0,
@@ -471,6 +479,10 @@ mod tests {
         config.dense.rows_per_candidate = Some(0);
         let err = config.validate().unwrap_err().to_string();
         assert!(err.contains("dense.rows_per_candidate"), "{err}");
+        let mut config = ServeConfig::default();
+        config.dense.lists_per_probe = Some(0);
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("dense.lists_per_probe"), "{err}");
         let mut config = ServeConfig::default();
         config.episodes.prompt_template = Some("no placeholders".into());
         let err = config.validate().unwrap_err().to_string();

@@ -133,6 +133,10 @@ impl Server {
                 Some(rows) => dense.with_rows_per_candidate(rows),
                 None => dense,
             };
+            let dense = match config.dense.lists_per_probe {
+                Some(lists) => dense.with_lists_per_probe(lists),
+                None => dense,
+            };
             spec = spec.dense(Arc::new(dense));
         }
         if let Some(sandbox) = &sandbox {

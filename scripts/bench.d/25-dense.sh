@@ -13,8 +13,11 @@
 #  - the two-stage search (sign bits of the rotated, centred rows scored against the
 #    4-bit query -> candidates -> int8 rescoring): recall@10 against the exact scan per
 #    candidate count, on the corpus's real vectors (and DENSE_TWOSTAGE_EXTRA's);
-#  - scan latency (exact, and two-stage from 50 K rows) at 10 K / 100 K / 1 M synthetic
-#    vectors;
+#  - the inverted-file partition (two-stage over the nearest lists from 50 K rows):
+#    recall@10 against the exact scan per list count, probed fraction and candidate
+#    count, on DENSE_TWOSTAGE_EXTRA's real vectors (lists trained in memory);
+#  - scan latency (exact, two-stage, two-stage over the nearest lists) at 10 K / 100 K /
+#    1 M synthetic vectors;
 #  - two maintained HNSW crates (hnsw_rs, instant-distance; scripts/bench/ann-peers) on the
 #    corpus's real vectors (and on ANN_SYNTHETIC random ones when set, e.g. 30000): build time, query
 #    p50/p99, recall@10 against exact, same answers after a rebuild.
@@ -58,6 +61,9 @@ echo "{\"kind\": \"bytes\", \"dense\": $(du -sbL "$data/dense" | cut -f1), \"vec
 # `simweb index dense`): DENSE_TWOSTAGE_EXTRA="dir1 dir2".
 for extra in ${DENSE_TWOSTAGE_EXTRA:-}; do
   "$bench" twostage --data "$extra" --qa wikidump/tests/data/qa.jsonl --qa scripts/bench/paraphrase.jsonl >>"$results"
+  n=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["count"])' "$extra/dense/dense.json")
+  lists=$("$PY" -c "import math; r=round(math.sqrt($n)); print(f'{r},{2*r}')")
+  "$bench" partition --data "$extra" --lists "$lists" --qa wikidump/tests/data/qa.jsonl --qa scripts/bench/paraphrase.jsonl >>"$results"
 done
 for _ in $(seq "$rounds"); do
   "$bench" embed --data "$data" --limit 256 --texts "$work/texts.jsonl" >>"$results"
@@ -73,9 +79,16 @@ done
 if [ -n "${DENSE_SCALE_CORPUS:-}" ]; then
   for rows in 10000 100000 1000000; do
     "$bench" synthetic --data "$DENSE_SCALE_CORPUS" --rows "$rows" >>"$results"
-    "$bench" latency --data "$DENSE_SCALE_CORPUS" --qa wikidump/tests/data/qa.jsonl \
-      --qa scripts/bench/paraphrase.jsonl --lang en --descriptions 0 --rounds "$rounds" |
-      sed 's/"kind":"latency"/"kind":"latency_scale"/' >>"$results"
+    # A B A B: the default (nearest 1/8 of the lists from 50 K rows), then every list
+    # probed (= the unpartitioned two-stage search).
+    for _ in $(seq "$rounds"); do
+      for per_probe in 8 1; do
+        "$bench" latency --data "$DENSE_SCALE_CORPUS" --qa wikidump/tests/data/qa.jsonl \
+          --qa scripts/bench/paraphrase.jsonl --lang en --descriptions 0 --rounds 1 \
+          --lists-per-probe "$per_probe" |
+          sed 's/"kind":"latency"/"kind":"latency_scale"/' >>"$results"
+      done
+    done
   done
   rm -rf "$DENSE_SCALE_CORPUS"/dense "$DENSE_SCALE_CORPUS"/dense-synthetic-*
 fi
@@ -136,17 +149,23 @@ for r in rows:
     if r["kind"] == "twostage":
         mark = " (default)" if r.get("default") else ""
         print(f"| | {r['rows']:,} | {r['queries']} | {r['candidates']}{mark} | {r['recall_at_10']:.3f} |")
-print("\n| index search, top 10 (synthetic unit vectors) | vectors | stage | candidates | p50 ms | p99 ms | at 400 candidates p50 ms | exact p50 ms |")
-print("|---|---|---|---|---|---|---|---|")
+print("\n| partitioned vs exact (real vectors) | rows | lists | probed | candidates | recall@10 |")
+print("|---|---|---|---|---|---|")
+for r in rows:
+    if r["kind"] == "partition":
+        print(f"| | {r['rows']:,} | {r['lists']} | 1/{r['lists_per_probe']} ({r['probes']}) | {r['candidates']} | {r['recall_at_10']:.3f} |")
+print("\n| index search, top 10 (synthetic unit vectors) | vectors | stage | lists | candidates | build s | p50 ms | p99 ms | unpartitioned p50 / p99 ms | at 400 candidates p50 ms | exact p50 ms |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 for r in rows:
     if r["kind"] == "scan":
-        print(f"| | {r['rows']:,} | {r['stage']} | {r['candidates']:,} | {pct(r['ms'], 50):.2f} | {pct(r['ms'], 99):.2f} | {pct(r['floor_ms'], 50):.2f} | {pct(r['exact_ms'], 50):.2f} |")
+        print(f"| | {r['rows']:,} | {r['stage']} | {r['lists']} | {r['candidates']:,} | {r['build_s']:.1f} | {pct(r['ms'], 50):.2f} | {pct(r['ms'], 99):.2f} | {pct(r['unpartitioned_ms'], 50):.2f} / {pct(r['unpartitioned_ms'], 99):.2f} | {pct(r['floor_ms'], 50):.2f} | {pct(r['exact_ms'], 50):.2f} |")
 sel = [r for r in rows if r["kind"] == "latency_scale"]
 if sel:
-    print("\n| page search, 1 M-article corpus, synthetic vectors | passages in the vector index | mode | p50 ms | p99 ms |")
-    print("|---|---|---|---|---|")
-    for r in sel:
-        print(f"| round {r['round']} | {r['passages']:,} | {r['mode']} | {pct(r['ms'], 50):.1f} | {pct(r['ms'], 99):.1f} |")
+    print("\n| page search, 1 M-article corpus, synthetic vectors | passages in the vector index | probing | mode | p50 ms | p99 ms |")
+    print("|---|---|---|---|---|---|")
+    for i, r in enumerate(sel):
+        probing = "every list" if r["search_id"].endswith("-p1") else "default"
+        print(f"| {i // 6} | {r['passages']:,} | {probing} | {r['mode']} | {pct(r['ms'], 50):.1f} | {pct(r['ms'], 99):.1f} |")
 print("\n| HNSW crate | vectors | build s | p50 ms | p99 ms | recall@10 vs exact | same answers on rebuild |")
 print("|---|---|---|---|---|---|---|")
 for r in rows:
