@@ -1017,6 +1017,18 @@ mod tests {
             let few = index.search_two_stage_with(&q, 5, 12, Some(lang));
             assert_eq!(few.len(), 5);
             assert!(few.iter().all(|h| page_number(h) % 2 == parity), "{lang:?}");
+            // Over lists: every list probed, every row a candidate, the exact answer;
+            // the nearest list alone still answers in that language only.
+            let lists = index.train_partition(4);
+            let all_lists =
+                index.search_partitioned_with(&q, 10, &lists, 4, Some(index.len()), Some(lang));
+            assert_eq!(all_lists, exact);
+            let nearest = index.search_partitioned_with(&q, 5, &lists, 1, None, Some(lang));
+            assert!(!nearest.is_empty());
+            assert!(
+                nearest.iter().all(|h| page_number(h) % 2 == parity),
+                "{lang:?}"
+            );
         }
     }
 
