@@ -47,7 +47,7 @@ pub struct ServeArgs {
     pub dense_rows_per_candidate: Option<usize>,
     /// With --dense, a partitioned index (from 50 K passages) probes one list in this
     /// many, nearest first: lower for recall, higher for speed; 1 probes every list
-    /// (config `dense.lists_per_probe`, default 8).
+    /// (config `dense.lists_per_probe`, default 16).
     #[arg(long, env = "SIMWEB_DENSE_LISTS_PER_PROBE")]
     pub dense_lists_per_probe: Option<usize>,
     /// The default ranking when a call does not say (bm25, dense, hybrid).

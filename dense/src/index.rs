@@ -20,13 +20,13 @@
 //!
 //! Search has two stages once an index is large ([`TWO_STAGE_MIN_ROWS`]). The first
 //! (`first_stage`) scores the sign bits of the rows in the partition's lists nearest the
-//! query (one list in [`LISTS_PER_PROBE`]; every row without a partition) against the query, rotated the same way
-//! and quantized to 4 bits (asymmetric: the sum of the query's components where the
+//! query (one list in [`LISTS_PER_PROBE`]; every row without a partition) against the
+//! query, rotated the same way and quantized to 4 bits (asymmetric: the sum of the query's components where the
 //! row's bit is set, which keeps the magnitudes a Hamming distance would throw away),
 //! and keeps the best [`candidates`]; those are rescored exactly against their int8
 //! rows. Measured on real vectors in BENCHMARKS.md. Only the sign bits (48 bytes per
-//! passage at 384 dims), scales, keys and the lists stay in memory; the int8 rows are memory-mapped
-//! and read for the candidates alone, so 21 M passages need ~1.5 GB of RAM rather than
+//! passage at 384 dims), scales, keys and the lists stay in memory; the int8 rows are
+//! memory-mapped and read for the candidates alone, so 21 M passages need ~1.5 GB of RAM rather than
 //! the 8 GB of their int8 rows. Smaller indexes are scanned exactly. Both stages break
 //! ties by row order: deterministic by construction.
 
@@ -49,7 +49,7 @@ pub const INDEX_FORMAT: u32 = 5;
 pub const QUANTIZATION: &str =
     "int8 rows (one f32 scale each) + sign bits of the rotated, centred rows; \
      asymmetric bit scores pick candidates rescored on int8; inverted-file lists of \
-     sqrt(rows) spherical k-means centroids";
+     2 sqrt(rows) spherical k-means centroids";
 /// Indexes with at least this many rows search in two stages (smaller ones exactly).
 pub const TWO_STAGE_MIN_ROWS: usize = 50_000;
 /// Candidates rescored per requested hit, at least.
@@ -375,8 +375,9 @@ impl DenseIndex {
     }
 
     /// The two-stage search over the rows of `partition`'s `probes` lists nearest the
-    /// query: candidates from their sign bits (`candidates`, or as many as the
-    /// unpartitioned search takes), rescored on their int8 rows.
+    /// query (more, nearest first, while they hold fewer than `top_k` rows of `lang`):
+    /// candidates from their sign bits (`candidates`, or as many as the unpartitioned
+    /// search takes), rescored on their int8 rows.
     pub fn search_partitioned_with(
         &self,
         query: &[f32],
@@ -390,8 +391,22 @@ impl DenseIndex {
         if query.len() != self.meta.dims || top_k == 0 || rows == Rows::Nothing {
             return Vec::new();
         }
-        let lists = partition.nearest_lists(query, probes);
-        let probed: usize = lists.iter().map(|&l| partition.list(l).len()).sum();
+        let (mut lists, mut probed, mut searchable) = (Vec::new(), 0, 0);
+        for (i, list) in partition.ranked_lists(query).into_iter().enumerate() {
+            if i >= probes && searchable >= top_k {
+                break;
+            }
+            let list_rows = partition.list(list);
+            probed += list_rows.len();
+            searchable += match rows {
+                Rows::All => list_rows.len(),
+                _ => list_rows
+                    .iter()
+                    .filter(|&&r| self.keeps(rows, r as usize))
+                    .count(),
+            };
+            lists.push(list);
+        }
         let wanted = candidates
             .unwrap_or_else(|| self.default_candidates(top_k, lang))
             .max(top_k);
@@ -1024,7 +1039,14 @@ mod tests {
                 index.search_partitioned_with(&q, 10, &lists, 4, Some(index.len()), Some(lang));
             assert_eq!(all_lists, exact);
             let nearest = index.search_partitioned_with(&q, 5, &lists, 1, None, Some(lang));
-            assert!(!nearest.is_empty());
+            assert_eq!(nearest.len(), 5);
+            // Asked for all 40 rows of the language, one probe takes as many lists as
+            // that needs.
+            assert!(lists.list(lists.ranked_lists(&q)[0]).len() < 40);
+            assert_eq!(
+                index.search_partitioned_with(&q, 40, &lists, 1, Some(80), Some(lang)),
+                index.search_exact(&q, 40, Some(lang))
+            );
             assert!(
                 nearest.iter().all(|h| page_number(h) % 2 == parity),
                 "{lang:?}"
@@ -1094,7 +1116,7 @@ mod tests {
             .unwrap()
             .with_lists_per_probe(1);
         let lists = index.partition().lists();
-        assert_eq!(lists, 447);
+        assert_eq!(lists, 894);
         assert_eq!(index.search_id(), index.meta().index_id);
         assert_eq!(
             all_rows.search_id(),
@@ -1128,14 +1150,14 @@ mod tests {
                 two.iter().filter(|h| exact.contains(h)).count() >= 5,
                 "{two:?}"
             );
-            // The default probes 1/8 of the lists.
+            // The default probes 1/16 of the lists.
             assert_eq!(
                 two,
                 index.search_partitioned_with(
                     &q,
                     10,
                     index.partition(),
-                    lists.div_ceil(8),
+                    lists.div_ceil(16),
                     None,
                     None
                 )

@@ -76,7 +76,7 @@ pub struct DenseConfig {
     pub rows_per_candidate: Option<usize>,
     /// A partitioned index (from 50 K passages) is searched over one list in this many,
     /// nearest the query first: lower for recall, higher for speed; 1 probes every list
-    /// (default 8). Part of the cache and replay keys.
+    /// (default 16). Part of the cache and replay keys.
     pub lists_per_probe: Option<usize>,
 }
 

@@ -62,7 +62,7 @@ echo "{\"kind\": \"bytes\", \"dense\": $(du -sbL "$data/dense" | cut -f1), \"vec
 for extra in ${DENSE_TWOSTAGE_EXTRA:-}; do
   "$bench" twostage --data "$extra" --qa wikidump/tests/data/qa.jsonl --qa scripts/bench/paraphrase.jsonl >>"$results"
   n=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["count"])' "$extra/dense/dense.json")
-  lists=$("$PY" -c "import math; r=round(math.sqrt($n)); print(f'{r},{2*r}')")
+  lists=$("$PY" -c "import math; r=math.sqrt($n); print(f'{round(r)},{round(2*r)}')")
   "$bench" partition --data "$extra" --lists "$lists" --qa wikidump/tests/data/qa.jsonl --qa scripts/bench/paraphrase.jsonl >>"$results"
 done
 for _ in $(seq "$rounds"); do
@@ -79,10 +79,10 @@ done
 if [ -n "${DENSE_SCALE_CORPUS:-}" ]; then
   for rows in 10000 100000 1000000; do
     "$bench" synthetic --data "$DENSE_SCALE_CORPUS" --rows "$rows" >>"$results"
-    # A B A B: the default (nearest 1/8 of the lists from 50 K rows), then every list
+    # A B A B: the default (nearest 1/16 of the lists from 50 K rows), then every list
     # probed (= the unpartitioned two-stage search).
     for _ in $(seq "$rounds"); do
-      for per_probe in 8 1; do
+      for per_probe in 16 1; do
         "$bench" latency --data "$DENSE_SCALE_CORPUS" --qa wikidump/tests/data/qa.jsonl \
           --qa scripts/bench/paraphrase.jsonl --lang en --descriptions 0 --rounds 1 \
           --lists-per-probe "$per_probe" |
