@@ -237,6 +237,9 @@ pub async fn healthz() -> &'static str {
 pub struct Readiness {
     pub ready: bool,
     pub snapshot_id: String,
+    /// What tool results, caches and replay records are keyed by: the corpus snapshot,
+    /// plus the dense index and its search settings when one is attached.
+    pub tools_snapshot_id: String,
     pub documents: usize,
     pub tools: Vec<String>,
     pub python: bool,
@@ -272,6 +275,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let body = Readiness {
         ready,
         snapshot_id: inner.corpus.snapshot_id().to_string(),
+        tools_snapshot_id: inner.toolbox.snapshot_id().to_string(),
         documents: inner.corpus.counts().0,
         tools: inner.toolbox.names(),
         python: inner.sandbox.is_some(),

@@ -441,6 +441,33 @@ async fn retrieve_and_search_take_a_ranking_mode() {
     assert!(unknown.status().is_client_error());
     let reason = unknown.text().await.unwrap();
     assert!(reason.contains("semantic"), "{reason}");
+    // Tools are keyed by the dense index too, and by its search settings when they are
+    // not the defaults: another server's answers never come from these records.
+    let ready = body(server.get("/readyz").await).await;
+    let default_id = ready["tools_snapshot_id"].as_str().unwrap().to_string();
+    assert!(
+        default_id.starts_with(&format!(
+            "{}+dense-",
+            ready["snapshot_id"].as_str().unwrap()
+        )),
+        "{ready}"
+    );
+    server.stop().await;
+    let (_, dense_corpus, _) = simweb_testkit::dense_corpus();
+    let mut tuned = config();
+    tuned.dense.enabled = true;
+    tuned.dense.rows_per_candidate = Some(8);
+    tuned.dense.lists_per_probe = Some(4);
+    let server = super::support::start_over(tuned, dense_corpus, false).await;
+    let ready = body(server.get("/readyz").await).await;
+    assert_eq!(
+        ready["tools_snapshot_id"].as_str().unwrap(),
+        format!("{default_id}-r8-p4")
+    );
+    let tuned_dense = body(server.post("/v1/tools/search", call("dense")).await).await;
+    assert_eq!(tuned_dense["cached"], false);
+    // Under 50 K passages the search is exact whatever the settings: the same answer.
+    assert_eq!(tuned_dense["text"], dense["text"]);
     server.stop().await;
 
     // Without --dense, dense is refused with the way to get it.

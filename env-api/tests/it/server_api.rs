@@ -18,6 +18,8 @@ async fn health_readiness_and_openapi() {
     let ready = body(server.get("/readyz").await).await;
     assert_eq!(ready["ready"], true);
     assert!(ready["documents"].as_u64().unwrap() > 0);
+    // Without a dense index, tools are keyed by the corpus snapshot alone.
+    assert_eq!(ready["tools_snapshot_id"], ready["snapshot_id"]);
     assert!(ready["tools"]
         .as_array()
         .unwrap()

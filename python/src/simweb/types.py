@@ -105,6 +105,9 @@ class Readiness:
     reason: str | None
     #: The server's ``--replica`` name behind a load balancer (None when unnamed).
     replica: str | None = None
+    #: What tool results and replay records are keyed by: the corpus snapshot, plus the
+    #: dense index and its search settings when one is attached (None from older servers).
+    tools_snapshot_id: str | None = None
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> Readiness:
@@ -116,6 +119,7 @@ class Readiness:
             python=bool(body["python"]),
             reason=body.get("reason"),
             replica=body.get("replica"),
+            tools_snapshot_id=body.get("tools_snapshot_id"),
         )
 
 
