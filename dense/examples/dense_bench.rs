@@ -293,9 +293,13 @@ fn twostage(args: &[String]) -> Res<()> {
     Ok(())
 }
 
-/// The quality queries' vectors (embedded, or read from `--queries FILE` as written by
-/// `twostage --dump-queries`).
-fn query_vectors(args: &[String], corpus: &Corpus, dense: &DenseRetriever) -> Res<Vec<Vec<f32>>> {
+/// The quality queries' vectors, each with its language (embedded, or read from
+/// `--queries FILE` as written by `twostage --dump-queries`, language unknown).
+fn query_vectors(
+    args: &[String],
+    corpus: &Corpus,
+    dense: &DenseRetriever,
+) -> Res<Vec<(Option<Lang>, Vec<f32>)>> {
     let dims = dense.index().meta().dims;
     if let Some(path) = arg(args, "--queries") {
         let bytes = std::fs::read(path)?;
@@ -304,34 +308,34 @@ fn query_vectors(args: &[String], corpus: &Corpus, dense: &DenseRetriever) -> Re
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect::<Vec<f32>>()
             .chunks_exact(dims)
-            .map(<[f32]>::to_vec)
+            .map(|v| (None, v.to_vec()))
             .collect());
     }
     let mut vectors = Vec::new();
     for q in queries(corpus, args, 150)? {
-        vectors.push(
-            dense
-                .encoder()
-                .embed(&[q.text.as_str()], simweb_dense::TextKind::Query)?,
-        );
+        let v = dense
+            .encoder()
+            .embed(&[q.text.as_str()], simweb_dense::TextKind::Query)?;
+        vectors.push((Some(q.lang), v));
     }
     Ok(vectors)
 }
 
-/// Recall@10 of the partitioned search against the exact scan, per list count
-/// (`--lists a,b`; default √rows), probed fraction and candidate count.
+/// Recall@10 of the partitioned search against the exact scan (both kept to the query's
+/// language, as a search is), per list count (`--lists a,b`; default √rows), probed
+/// fraction and candidate count.
 fn partition(args: &[String]) -> Res<()> {
     let (corpus, dense) = open(args)?;
-    let vectors = query_vectors(args, &corpus, &dense)?;
+    let queries = query_vectors(args, &corpus, &dense)?;
     let index = dense.index();
     let rows = index.len();
     let lists: Vec<usize> = match arg(args, "--lists") {
         Some(s) => s.split(',').map(str::parse).collect::<Result<_, _>>()?,
         None => vec![(rows as f64).sqrt().round() as usize],
     };
-    let exact: Vec<_> = vectors
+    let exact: Vec<_> = queries
         .iter()
-        .map(|v| index.search_exact(v, 10, None))
+        .map(|(lang, v)| index.search_exact(v, 10, *lang))
         .collect();
     for lists in lists {
         let started = Instant::now();
@@ -348,18 +352,23 @@ fn partition(args: &[String]) -> Res<()> {
                 Some(usize::MAX),
             ] {
                 let (mut found, mut total) = (0, 0);
-                for (v, exact) in vectors.iter().zip(&exact) {
+                for ((lang, v), exact) in queries.iter().zip(&exact) {
                     let hits =
-                        index.search_partitioned_with(v, 10, &partition, probes, candidates, None);
+                        index.search_partitioned_with(v, 10, &partition, probes, candidates, *lang);
                     found += hits.iter().filter(|h| exact.contains(h)).count();
                     total += exact.len();
                 }
+                let candidates = match candidates {
+                    None => "default".to_string(),
+                    Some(usize::MAX) => "all".to_string(),
+                    Some(c) => c.to_string(),
+                };
                 println!(
                     "{}",
                     json!({"kind": "partition", "rows": rows, "lists": lists, "train_s": train_s,
                            "lists_per_probe": per_probe, "probes": probes,
-                           "candidates": candidates.map_or("default".to_string(), |c| if c == usize::MAX { "all".to_string() } else { c.to_string() }),
-                           "queries": vectors.len(), "recall_at_10": found as f64 / total as f64})
+                           "candidates": candidates, "queries": queries.len(),
+                           "recall_at_10": found as f64 / total as f64})
                 );
             }
         }
