@@ -110,6 +110,15 @@ impl Partition {
             );
         };
         let samples = count.min(SAMPLE_PER_LIST * lists);
+        // Minutes at tens of millions of rows: say where it is.
+        let started = std::time::Instant::now();
+        tracing::info!(
+            rows = count,
+            lists,
+            samples,
+            rounds = ROUNDS,
+            "training the partition (k-means)"
+        );
         let mut sample = Vec::with_capacity(samples * dims);
         for i in 0..samples {
             row(i * count / samples, &mut sample);
@@ -119,7 +128,7 @@ impl Partition {
             let s = j * samples / lists;
             centroids.extend_from_slice(&sample[s * dims..(s + 1) * dims]);
         }
-        for _ in 0..ROUNDS {
+        for round in 1..=ROUNDS {
             let nearest = nearest_centroids(&centroids, dims, samples, |r, out| {
                 out.extend_from_slice(&sample[r * dims..(r + 1) * dims])
             });
@@ -142,7 +151,16 @@ impl Partition {
                     }
                 }
             }
+            tracing::debug!(
+                round,
+                seconds = started.elapsed().as_secs_f64(),
+                "k-means round"
+            );
         }
+        tracing::info!(
+            seconds = started.elapsed().as_secs_f64(),
+            "centroids trained; assigning every row"
+        );
         let nearest = nearest_centroids(&centroids, dims, count, row);
         let mut offsets = vec![0u32; lists + 1];
         for &list in &nearest {
@@ -157,6 +175,7 @@ impl Partition {
             rows[next[list as usize] as usize] = r as u32;
             next[list as usize] += 1;
         }
+        tracing::info!(seconds = started.elapsed().as_secs_f64(), "partition built");
         Partition {
             dims,
             centroids,
