@@ -92,10 +92,11 @@ fn dense(args: DenseArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!(
-            "dense index {}: {} passages ({} embedded now) in {:.1} s, {}",
+            "dense index {}: {} passages ({} embedded now), {} lists, in {:.1} s, {}",
             report.meta.index_id,
             report.passages,
             report.embedded,
+            report.meta.lists,
             report.seconds,
             simweb_dense::DenseIndex::dir(&args.data).display()
         );

@@ -155,6 +155,7 @@ fn new_meta(corpus: &Corpus, encoder: &Encoder) -> IndexMeta {
         dims: encoder.dims(),
         quantization: QUANTIZATION.to_string(),
         count: 0,
+        lists: 0,
         languages: Vec::new(),
         corpus_snapshot: corpus.snapshot_id().to_string(),
         index_id: String::new(),

@@ -83,6 +83,9 @@ pub struct IndexMeta {
     pub dims: usize,
     pub quantization: String,
     pub count: usize,
+    /// Inverted-file lists (`partition`; 0 below [`TWO_STAGE_MIN_ROWS`] rows).
+    #[serde(default)]
+    pub lists: usize,
     /// The languages of the pages, sorted; `langs.bin` indexes into it.
     pub languages: Vec<Lang>,
     /// The corpus snapshot the passages come from.
@@ -268,6 +271,16 @@ impl DenseIndex {
             lang_rows[page_langs[p as usize] as usize] += 1;
         }
         let partition = Partition::read(&dir, meta.dims, meta.count)?;
+        if partition.lists() != meta.lists {
+            return Err(DenseError::file(
+                dir.join("lists.bin"),
+                format!(
+                    "{} lists, dense.json says {} (a foreign file)",
+                    partition.lists(),
+                    meta.lists
+                ),
+            ));
+        }
         Ok(DenseIndex {
             lang_rows,
             rows_per_candidate: ROWS_PER_CANDIDATE,
@@ -841,7 +854,7 @@ impl IndexWriter {
             .map(|s| (s / self.count.max(1) as f64) as f32)
             .collect();
         write_rotated_bits(&dir, &mean, self.count)?;
-        write_partition(&dir, self.dims, self.count)?;
+        meta.lists = write_partition(&dir, self.dims, self.count)?;
         let mut text = String::new();
         for p in pages {
             text.push_str(p);
@@ -887,8 +900,8 @@ impl IndexWriter {
 }
 
 /// Trains the partition of the rows and scales already in `dir` ([`list_count`] lists)
-/// and writes it there.
-fn write_partition(dir: &Path, dims: usize, count: usize) -> Result<()> {
+/// and writes it there; returns its list count.
+fn write_partition(dir: &Path, dims: usize, count: usize) -> Result<usize> {
     let lists = list_count(count);
     let partition = if lists == 0 {
         Partition::empty(dims)
@@ -904,7 +917,8 @@ fn write_partition(dir: &Path, dims: usize, count: usize) -> Result<()> {
             .collect();
         Partition::train(&vectors, &scales, dims, lists)
     };
-    partition.write(dir)
+    partition.write(dir)?;
+    Ok(partition.lists())
 }
 
 #[cfg(test)]
@@ -920,6 +934,7 @@ mod tests {
             dims,
             quantization: QUANTIZATION.into(),
             count: 0,
+            lists: 0,
             languages: Vec::new(),
             corpus_snapshot: String::new(),
             index_id: String::new(),
@@ -1117,6 +1132,7 @@ mod tests {
             .with_lists_per_probe(1);
         let lists = index.partition().lists();
         assert_eq!(lists, 894);
+        assert_eq!(index.meta().lists, lists);
         assert_eq!(index.search_id(), index.meta().index_id);
         assert_eq!(
             all_rows.search_id(),
@@ -1163,6 +1179,23 @@ mod tests {
                 )
             );
         }
+    }
+
+    #[test]
+    fn a_partition_that_disagrees_with_dense_json_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = mixed_index(dir.path(), 4);
+        assert_eq!(index.meta().lists, 0);
+        let meta_path = dir.path().join(INDEX_DIR).join("dense.json");
+        let mut meta: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+        meta["lists"] = 3.into();
+        std::fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
+        let err = DenseIndex::open(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("lists.bin") && err.contains("dense.json says 3"),
+            "{err}"
+        );
     }
 
     #[test]
