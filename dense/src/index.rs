@@ -426,8 +426,11 @@ impl DenseIndex {
         let plane = self.plane_query(query);
         let threads = if probed >= 32_768 { cores() } else { 1 };
         let mut best: Vec<Scored> = in_ranges(lists.len(), threads, |start, end| {
-            let rows_of = lists[start..end].iter().map(|&l| partition.list(l));
-            self.list_candidates(&plane, rows_of, wanted, rows)
+            let rows_of: Vec<&[u32]> = lists[start..end]
+                .iter()
+                .map(|&l| partition.list(l))
+                .collect();
+            self.list_candidates(&plane, &rows_of, wanted, rows)
         })
         .into_iter()
         .flatten()
@@ -574,20 +577,19 @@ impl DenseIndex {
     }
 
     /// The `wanted` best rows of `lists` within `rows` by bit score.
-    fn list_candidates<'a>(
+    fn list_candidates(
         &self,
         query: &PlaneQuery,
-        lists: impl Iterator<Item = &'a [u32]>,
+        lists: &[&[u32]],
         wanted: usize,
         rows: Rows,
     ) -> Vec<Scored> {
-        let lists: Vec<&[u32]> = lists.collect();
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("popcnt") {
             // SAFETY: the CPU has the one feature the function is compiled for.
-            return unsafe { self.list_candidates_popcnt(query, &lists, wanted, rows) };
+            return unsafe { self.list_candidates_popcnt(query, lists, wanted, rows) };
         }
-        self.list_candidates_portable(query, &lists, wanted, rows)
+        self.list_candidates_portable(query, lists, wanted, rows)
     }
 
     /// [`DenseIndex::list_candidates_portable`] with `popcnt` (as `bit_candidates_popcnt`).
@@ -618,7 +620,7 @@ impl DenseIndex {
                 // A list's rows are scattered through the bits: load a few ahead.
                 if let Some(&ahead) = list.get(i + PREFETCH_AHEAD) {
                     let ahead = ahead as usize * words;
-                    prefetch(bytemuck_words(&self.bits[ahead..ahead + words]));
+                    prefetch(&self.bits[ahead..ahead + words]);
                 }
                 let row = row as usize;
                 if rows == Rows::All || self.keeps(rows, row) {
@@ -726,7 +728,7 @@ pub(crate) fn cores() -> usize {
 
 /// A scoped thread's result. Its panic (a bug) goes on in the caller rather than
 /// leaving that thread's rows silently out of the answer.
-fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+pub(crate) fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
     handle
         .join()
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
@@ -735,27 +737,24 @@ fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
 /// How many candidates ahead the rescoring prefetches.
 const PREFETCH_AHEAD: usize = 4;
 
-/// Hints the CPU to load `bytes` into cache; no effect on results.
+/// Hints the CPU to load the cache lines `items` occupy; no effect on results.
 #[inline(always)]
-fn prefetch(bytes: &[u8]) {
+fn prefetch<T>(items: &[T]) {
     #[cfg(target_arch = "x86_64")]
-    for line in bytes.chunks(64) {
-        // SAFETY: SSE is part of every x86-64 CPU, and a prefetch of a valid address
-        // neither reads into the program nor faults.
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                line.as_ptr().cast(),
-            );
+    {
+        let start = items.as_ptr().cast::<i8>();
+        for offset in (0..std::mem::size_of_val(items)).step_by(64) {
+            // SAFETY: SSE is part of every x86-64 CPU; `offset` stays inside `items`, and
+            // a prefetch neither reads into the program nor faults.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                    start.add(offset),
+                );
+            }
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = bytes;
-}
-
-/// `words` as the bytes they occupy (for [`prefetch`]).
-fn bytemuck_words(words: &[u64]) -> &[u8] {
-    // SAFETY: u64 has no padding and any byte is a valid u8; the length is the words'.
-    unsafe { std::slice::from_raw_parts(words.as_ptr().cast(), std::mem::size_of_val(words)) }
+    let _ = items;
 }
 
 /// Quantizes one L2-normalised vector: (int8 row, scale).

@@ -231,10 +231,6 @@ impl Partition {
             );
         }
         let list_count = centroids.len() / (dims * 4);
-        let words: Vec<u32> = lists
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
         // No lists: the one offset, 0.
         let want = if list_count == 0 {
             1
@@ -250,8 +246,12 @@ impl Partition {
                 ),
             );
         }
-        let (offsets, rows) = words.split_at(list_count + 1);
-        if list_count == 0 && words[0] != 0 {
+        let mut offsets: Vec<u32> = lists
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        let rows = offsets.split_off(list_count + 1);
+        if list_count == 0 && offsets[0] != 0 {
             return bad(&lists_path, "no lists, yet rows in them".to_string());
         }
         if list_count > 0 {
@@ -275,12 +275,8 @@ impl Partition {
                 .chunks_exact(4)
                 .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                 .collect(),
-            offsets: offsets.to_vec(),
-            rows: if list_count > 0 {
-                rows.to_vec()
-            } else {
-                Vec::new()
-            },
+            offsets,
+            rows,
         })
     }
 }

@@ -195,10 +195,7 @@ fn at_once<A: Send, B: Send>(
     std::thread::scope(|scope| {
         let dense = scope.spawn(dense);
         let bm25 = bm25();
-        let dense = dense
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (bm25, dense)
+        (bm25, crate::index::join(dense))
     })
 }
 

@@ -467,26 +467,31 @@ mod tests {
 
     #[test]
     fn validation_names_the_bad_field() {
-        let mut config = ServeConfig::default();
-        config.http.max_in_flight = 0;
-        let err = config.validate().unwrap_err().to_string();
-        assert!(err.contains("http.max_in_flight"), "{err}");
-        let mut config = ServeConfig::default();
-        config.dense.sessions = Some(0);
-        let err = config.validate().unwrap_err().to_string();
-        assert!(err.contains("dense.sessions"), "{err}");
-        let mut config = ServeConfig::default();
-        config.dense.rows_per_candidate = Some(0);
-        let err = config.validate().unwrap_err().to_string();
-        assert!(err.contains("dense.rows_per_candidate"), "{err}");
-        let mut config = ServeConfig::default();
-        config.dense.lists_per_probe = Some(0);
-        let err = config.validate().unwrap_err().to_string();
-        assert!(err.contains("dense.lists_per_probe"), "{err}");
-        let mut config = ServeConfig::default();
-        config.episodes.prompt_template = Some("no placeholders".into());
-        let err = config.validate().unwrap_err().to_string();
-        assert!(err.contains("{tools}"), "{err}");
+        /// How a case spoils the default config.
+        type Spoil = fn(&mut ServeConfig);
+        // (how the default is spoiled, what the error must name)
+        let cases: [(Spoil, &str); 5] = [
+            (|c| c.http.max_in_flight = 0, "http.max_in_flight"),
+            (|c| c.dense.sessions = Some(0), "dense.sessions"),
+            (
+                |c| c.dense.rows_per_candidate = Some(0),
+                "dense.rows_per_candidate",
+            ),
+            (
+                |c| c.dense.lists_per_probe = Some(0),
+                "dense.lists_per_probe",
+            ),
+            (
+                |c| c.episodes.prompt_template = Some("no placeholders".into()),
+                "{tools}",
+            ),
+        ];
+        for (spoil, named) in cases {
+            let mut config = ServeConfig::default();
+            spoil(&mut config);
+            let err = config.validate().unwrap_err().to_string();
+            assert!(err.contains(named), "{named}: {err}");
+        }
     }
 
     #[test]
