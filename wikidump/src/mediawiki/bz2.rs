@@ -428,9 +428,18 @@ impl Read for ParallelStreams {
     }
 }
 
-/// Decompresses one stream (or, defensively, several concatenated ones).
+/// Decompresses one stream (or, defensively, several concatenated ones): with
+/// [`bunzip`](super::bunzip), else (a stream it rejects) with libbz2, whose errors name
+/// what is wrong.
 fn decompress_stream(data: &[u8], offset: u64) -> Result<Vec<u8>, StreamFailure> {
     let mut out = Vec::with_capacity(data.len() * 5);
+    match super::bunzip::decode(data, &mut out) {
+        Ok(()) => return Ok(out),
+        Err(why) => {
+            tracing::debug!(offset, reason = why.0, "bz2 stream left to libbz2");
+            out.clear();
+        }
+    }
     let mut decoder = bzip2::bufread::MultiBzDecoder::new(data);
     match decoder.read_to_end(&mut out) {
         Ok(_) => Ok(out),

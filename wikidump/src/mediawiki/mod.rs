@@ -6,6 +6,7 @@
 //! Pages come out in input order whatever the number of threads: the output of an ingest
 //! must not depend on thread timing.
 
+mod bunzip;
 mod bz2;
 mod error;
 mod sniff;
