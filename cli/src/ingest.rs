@@ -59,8 +59,6 @@ fn parse_variant(s: &str) -> Result<ZhVariant, String> {
 /// adapts upwards; over an ingest's millions of short-lived page buffers that left ~150 MB
 /// of freed memory resident at 30 K articles. Trimming at every opportunity costs no
 /// measurable time (BENCHMARKS.md, "Scale": peak RSS 516 -> 371 MB, same wall time).
-/// Rust's allocations have since moved to mimalloc (`main.rs`); this still applies to
-/// what C libraries (zstd) allocate through glibc.
 fn return_freed_memory_to_the_os() {
     #[cfg(target_env = "gnu")]
     // SAFETY: mallopt only sets an allocator parameter; called before any worker thread.

@@ -96,13 +96,6 @@ fn run(command: Command) -> anyhow::Result<()> {
     }
 }
 
-/// mimalloc rather than glibc's malloc: ingest allocates and frees millions of short
-/// strings and buffers across a dozen threads, and spends ~11 % less CPU on mimalloc
-/// (BENCHMARKS, "Scale, eighth step"). It keeps more memory resident by default;
-/// `MIMALLOC_ARENA_EAGER_COMMIT=0 MIMALLOC_PURGE_DELAY=0` gives glibc's back (same section).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> anyhow::Result<()> {
     init_tracing();
     let cli = Cli::parse();
