@@ -312,22 +312,22 @@ impl Walk {
         for lane in &mut self.lanes {
             lane.clear();
         }
-        let mut lanes: [Option<Active>; LANES] = [None; LANES];
-        let mut next = 0;
-        for (i, lane) in lanes.iter_mut().enumerate() {
-            if next < pieces {
-                *lane = Some(Active {
-                    piece: next,
-                    row: self.starts[next].0 as usize,
-                    from: self.lanes[i].len(),
-                });
-                next += 1;
-            }
-        }
-        // The pieces' starting rows, in piece order (`starts` gets sorted by row below).
+        // The pieces' first rows, in piece order (`starts` is sorted by row for lookups).
         let first_rows: Vec<u32> = self.starts.iter().map(|&(row, _)| row).collect();
         self.starts.sort_unstable();
-        let (mut steps, mut walked) = (0usize, 0usize);
+        let mut next = 0;
+        let mut take_next = |from: usize| {
+            (next < pieces).then(|| {
+                next += 1;
+                Active {
+                    piece: next - 1,
+                    row: first_rows[next - 1] as usize,
+                    from,
+                }
+            })
+        };
+        let mut lanes: [Option<Active>; LANES] = std::array::from_fn(|_| take_next(0));
+        let mut walked = 0usize;
         loop {
             let mut busy = false;
             for (i, slot) in lanes.iter_mut().enumerate() {
@@ -345,19 +345,9 @@ impl Walk {
                     .starts
                     .binary_search_by_key(&(active.row as u32), |&(row, _)| row)
                     .map_err(|_| Rejected("walk reached an unknown cut"))?;
-                let after = self.starts[at].1;
                 let end = self.lanes[i].len();
-                steps += end - active.from;
-                self.pieces[active.piece] = ((i, active.from, end), after);
-                *slot = (next < pieces).then(|| {
-                    let piece = next;
-                    next += 1;
-                    Active {
-                        piece,
-                        row: first_rows[piece] as usize,
-                        from: end,
-                    }
-                });
+                self.pieces[active.piece] = ((i, active.from, end), self.starts[at].1);
+                *slot = take_next(end);
             }
             if !busy {
                 break;
@@ -365,9 +355,6 @@ impl Walk {
             if walked > n {
                 return Err(Rejected("successor table is not one cycle"));
             }
-        }
-        if steps != n {
-            return Err(Rejected("successor table is not one cycle"));
         }
         text.clear();
         let mut piece = 0u32;
@@ -488,9 +475,10 @@ impl Huffman {
             bits.consume(u32::from(entry & 31));
             return Ok(entry >> 5);
         }
-        let window = bits.peek(self.max_len.max(LOOKUP_BITS + 1));
+        let window_bits = self.max_len.max(LOOKUP_BITS + 1);
+        let window = bits.peek(window_bits);
         for len in LOOKUP_BITS + 1..=self.max_len {
-            let code = window >> (self.max_len.max(LOOKUP_BITS + 1) - len);
+            let code = window >> (window_bits - len);
             let l = len as usize;
             if code >= self.first[l] && code - self.first[l] < self.count[l] {
                 bits.consume(len);
