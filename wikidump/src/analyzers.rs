@@ -59,37 +59,255 @@ pub fn register(index: &Index) {
 /// English text analysed once into the terms of both English analyzers: appended to
 /// `exact` as `simweb_en_exact` would emit them and to `stemmed` as `simweb_en` would,
 /// each joined by single spaces (no term contains a space: the words are alphanumeric
-/// runs, and neither ASCII folding nor the stemmer adds one). One per indexing thread;
-/// stems are remembered as in [`MemoStemmer`].
+/// runs, and neither ASCII folding nor the stemmer adds one). One per indexing thread.
+///
+/// Words are Zipfian, so most of a page's words were seen before: a [`TermMemo`] maps
+/// each word, as [`next_word`] cuts it (as tantivy's `SimpleTokenizer` does), to both its terms, and only a word it does not
+/// hold goes through the filters (lower-casing, folding, stop words) and the stemmer.
+/// The filters see one word at a time and never split or join words, so the terms are
+/// the same.
 pub struct EnglishTerms {
-    words: TextAnalyzer,
+    filters: TextAnalyzer,
     stemmer: frostem::Stemmer,
-    stems: FxHashMap<String, String>,
+    memo: TermMemo,
 }
 
 impl Default for EnglishTerms {
     fn default() -> Self {
-        EnglishTerms {
-            words: english_exact(),
-            stemmer: frostem::Stemmer::new(frostem::Algorithm::English),
-            stems: FxHashMap::default(),
-        }
+        EnglishTerms::with_memo(TermMemo::new(TERM_MEMO_WORDS))
     }
 }
 
 impl EnglishTerms {
+    fn with_memo(memo: TermMemo) -> Self {
+        EnglishTerms {
+            filters: english_exact(),
+            stemmer: frostem::Stemmer::new(frostem::Algorithm::English),
+            memo,
+        }
+    }
+
     /// Appends the terms of `text`; returns how many.
     pub fn analyse(&mut self, text: &str, exact: &mut String, stemmed: &mut String) -> usize {
-        let mut stream = self.words.token_stream(text);
         let mut n = 0;
-        while stream.advance() {
-            let word = &mut stream.token_mut().text;
-            push_term(exact, word);
-            stem_through(&mut self.stems, STEM_MEMO_WORDS, &self.stemmer, word);
-            push_term(stemmed, word);
-            n += 1;
+        let mut rest = text;
+        while let Some((word, after)) = next_word(rest) {
+            rest = after;
+            let slot = match self.memo.find(word) {
+                Some(slot) => slot,
+                None => {
+                    let (e, s) = word_terms(&mut self.filters, &self.stemmer, word);
+                    let terms = e.as_deref().map(|e| (e, s.as_str()));
+                    match self.memo.insert(word, terms) {
+                        Some(slot) => slot,
+                        None => {
+                            // Too long to remember: used as they are.
+                            if let Some((e, s)) = terms {
+                                push_term(exact, e);
+                                push_term(stemmed, s);
+                                n += 1;
+                            }
+                            continue;
+                        }
+                    }
+                }
+            };
+            if let Some((e, s)) = self.memo.terms(slot) {
+                push_term(exact, e);
+                push_term(stemmed, s);
+                n += 1;
+            }
         }
         n
+    }
+}
+
+/// The first word of `text` and the text after it: a longest run of alphanumeric
+/// characters, as tantivy's `SimpleTokenizer` cuts them (a test compares the two), with
+/// ASCII a byte at a time.
+fn next_word(text: &str) -> Option<(&str, &str)> {
+    let start = alphanumeric_from(text, 0, true)?;
+    let end = alphanumeric_from(text, start, false).unwrap_or(text.len());
+    Some((&text[start..end], &text[end..]))
+}
+
+/// Where the first character from byte `from` whose `is_alphanumeric` equals `wanted` starts.
+fn alphanumeric_from(text: &str, from: usize, wanted: bool) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = from;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            if b.is_ascii_alphanumeric() == wanted {
+                return Some(i);
+            }
+            i += 1;
+        } else {
+            let c = text[i..].chars().next()?;
+            if c.is_alphanumeric() == wanted {
+                return Some(i);
+            }
+            i += c.len_utf8();
+        }
+    }
+    None
+}
+
+/// One word's exact term and stem, or `None` for a word the filters drop.
+fn word_terms(
+    filters: &mut TextAnalyzer,
+    stemmer: &frostem::Stemmer,
+    word: &str,
+) -> (Option<String>, String) {
+    let mut stream = filters.token_stream(word);
+    if !stream.advance() {
+        return (None, String::new());
+    }
+    let exact = std::mem::take(&mut stream.token_mut().text);
+    let stem = stemmer.stem(&exact).into_owned();
+    (Some(exact), stem)
+}
+
+/// Distinct words an [`EnglishTerms`] memo holds before it starts over: 1 MB of slots
+/// and ~1.5 MB of text, so the commonest words stay in a core's L2 cache.
+const TERM_MEMO_WORDS: usize = 1 << 16;
+
+/// Words mapped to their terms, laid out for the cache: open addressing over a table of
+/// 8-byte slots, each packing a hash tag, the three lengths and where the word, its exact
+/// term and its stem lie, side by side, in one text arena. A hit reads one slot and one
+/// run of text, where a `HashMap<String, String>` read the slot, the key's heap block and
+/// the value's. Full, it starts over; the terms never depend on what it holds.
+struct TermMemo {
+    /// 0 = empty, else a [`Slot`] packed by [`Slot::pack`].
+    slots: Vec<u64>,
+    arena: String,
+    words: usize,
+    capacity: usize,
+}
+
+/// One remembered word: its text at `at` in the arena, then its exact term and stem.
+#[derive(Clone, Copy, PartialEq, Debug)]
+struct Slot {
+    tag: u16,
+    word_len: u8,
+    /// [`DROPPED`] for a word the filters drop (then `stem_len` is 0).
+    exact_len: u8,
+    stem_len: u8,
+    at: u32,
+}
+
+/// `exact_len` of a dropped word; every remembered length is below it.
+const DROPPED: u8 = u8::MAX;
+/// Arena offsets have 24 bits; the memo starts over before it would need more.
+const ARENA_LIMIT: usize = (1 << 24) - 3 * DROPPED as usize;
+
+impl Slot {
+    /// Never 0: `at + 1` is.
+    fn pack(self) -> u64 {
+        u64::from(self.tag) << 48
+            | u64::from(self.word_len) << 40
+            | u64::from(self.exact_len) << 32
+            | u64::from(self.stem_len) << 24
+            | u64::from(self.at + 1)
+    }
+
+    fn unpack(slot: u64) -> Slot {
+        Slot {
+            tag: (slot >> 48) as u16,
+            word_len: (slot >> 40) as u8,
+            exact_len: (slot >> 32) as u8,
+            stem_len: (slot >> 24) as u8,
+            at: (slot & 0xff_ffff) as u32 - 1,
+        }
+    }
+}
+
+impl TermMemo {
+    fn new(capacity: usize) -> TermMemo {
+        TermMemo {
+            // At most half full, so probes stay short.
+            slots: vec![0; (capacity * 2).next_power_of_two()],
+            arena: String::new(),
+            words: 0,
+            capacity,
+        }
+    }
+
+    /// The slot index holding `word`, or the empty one where it belongs, and its tag.
+    fn probe(&self, word: &str) -> (usize, u16) {
+        use std::hash::BuildHasher;
+        let hash = rustc_hash::FxBuildHasher.hash_one(word);
+        let tag = (hash >> 48) as u16;
+        let mask = self.slots.len() - 1;
+        let mut i = (hash as usize) & mask;
+        loop {
+            let packed = self.slots[i];
+            if packed == 0 {
+                return (i, tag);
+            }
+            let slot = Slot::unpack(packed);
+            if slot.tag == tag && usize::from(slot.word_len) == word.len() {
+                let at = slot.at as usize;
+                if self.arena.get(at..at + word.len()) == Some(word) {
+                    return (i, tag);
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// `word`'s slot, if it is remembered.
+    fn find(&self, word: &str) -> Option<Slot> {
+        let (i, _) = self.probe(word);
+        match self.slots[i] {
+            0 => None,
+            packed => Some(Slot::unpack(packed)),
+        }
+    }
+
+    /// The exact term and stem `slot` holds; `None` for a dropped word.
+    fn terms(&self, slot: Slot) -> Option<(&str, &str)> {
+        if slot.exact_len == DROPPED {
+            return None;
+        }
+        let exact = slot.at as usize + usize::from(slot.word_len);
+        let stem = exact + usize::from(slot.exact_len);
+        Some((
+            self.arena.get(exact..stem)?,
+            self.arena.get(stem..stem + usize::from(slot.stem_len))?,
+        ))
+    }
+
+    /// Remembers `word`'s terms (`None` = dropped) and returns its slot; `None` when a
+    /// length does not fit a slot's byte.
+    fn insert(&mut self, word: &str, terms: Option<(&str, &str)>) -> Option<Slot> {
+        let len = |t: &str| u8::try_from(t.len()).ok().filter(|&n| n < DROPPED);
+        let word_len = len(word)?;
+        let (exact_len, stem_len) = match terms {
+            Some((e, s)) => (len(e)?, len(s)?),
+            None => (DROPPED, 0),
+        };
+        if self.words >= self.capacity || self.arena.len() > ARENA_LIMIT {
+            self.slots.fill(0);
+            self.arena.clear();
+            self.words = 0;
+        }
+        let (i, tag) = self.probe(word);
+        let slot = Slot {
+            tag,
+            word_len,
+            exact_len,
+            stem_len,
+            at: self.arena.len() as u32,
+        };
+        self.arena.push_str(word);
+        if let Some((e, s)) = terms {
+            self.arena.push_str(e);
+            self.arena.push_str(s);
+        }
+        self.slots[i] = slot.pack();
+        self.words += 1;
+        Some(slot)
     }
 }
 
@@ -476,24 +694,82 @@ mod tests {
         let text = "The Théâtre de l'Odéon's 1,200 seats were REBUILT in 1819; \
                     Straße, naïve façades, ① and a supercalifragilisticexpialidociouslyxxxxxxxxx \
                     word, 東京 Tokyo-based developers developed developing. Ⅻ ﬁ";
-        let mut terms = EnglishTerms::default();
-        // Twice: the second pass takes every stem from the memo.
-        for _ in 0..2 {
-            let (mut exact, mut stemmed) = (String::from("x"), String::new());
-            let n = terms.analyse(text, &mut exact, &mut stemmed);
-            let want_exact = all_tokens(english_exact(), text);
-            let want_stemmed = all_tokens(english(), text);
-            assert_eq!(n, want_exact.len());
-            // Appended after what was there, space-joined.
-            assert_eq!(exact, format!("x {}", want_exact.join(" ")));
-            assert_eq!(stemmed, want_stemmed.join(" "));
-            // The index's tokenizer gives the terms back.
-            let pre = TextAnalyzer::from(SpaceSplitTokenizer::default());
-            assert_eq!(all_tokens(pre.clone(), &stemmed), want_stemmed);
-            assert!(want_stemmed
-                .iter()
-                .all(|t| !t.is_empty() && !t.contains(' ')));
-            assert!(all_tokens(pre, "").is_empty());
+        let text = format!("{text} {} the end", "long".repeat(80));
+        let text = text.as_str();
+        // The default memo, and one that starts over every few words.
+        for mut terms in [
+            EnglishTerms::default(),
+            EnglishTerms::with_memo(TermMemo::new(3)),
+        ] {
+            // Twice: the second pass takes words from the memo.
+            for _ in 0..2 {
+                let (mut exact, mut stemmed) = (String::from("x"), String::new());
+                let n = terms.analyse(text, &mut exact, &mut stemmed);
+                let want_exact = all_tokens(english_exact(), text);
+                let want_stemmed = all_tokens(english(), text);
+                assert_eq!(n, want_exact.len());
+                // Appended after what was there, space-joined.
+                assert_eq!(exact, format!("x {}", want_exact.join(" ")));
+                assert_eq!(stemmed, want_stemmed.join(" "));
+                // The index's tokenizer gives the terms back.
+                let pre = TextAnalyzer::from(SpaceSplitTokenizer::default());
+                assert_eq!(all_tokens(pre.clone(), &stemmed), want_stemmed);
+                assert!(want_stemmed
+                    .iter()
+                    .all(|t| !t.is_empty() && !t.contains(' ')));
+                assert!(all_tokens(pre, "").is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn words_are_cut_as_the_simple_tokenizer_cuts_them() {
+        for text in [
+            "",
+            "   ",
+            "plain words, and 3.14 numbers",
+            "Théâtre de l'Odéon's 1,200 seats; Straße ① Ⅻ ﬁ 東京-based x²",
+            "\u{300}combining\u{301}marks\u{200d}joiner",
+            "trailing",
+        ] {
+            let mut ours = Vec::new();
+            let mut rest = text;
+            while let Some((word, after)) = next_word(rest) {
+                ours.push(word.to_string());
+                rest = after;
+            }
+            let theirs = all_tokens(TextAnalyzer::from(SimpleTokenizer::default()), text);
+            assert_eq!(ours, theirs, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn term_memo_slots_pack_every_field_apart() {
+        for slot in [
+            Slot {
+                tag: u16::MAX,
+                word_len: 254,
+                exact_len: DROPPED,
+                stem_len: 0,
+                at: ARENA_LIMIT as u32,
+            },
+            Slot {
+                tag: 0,
+                word_len: 1,
+                exact_len: 0,
+                stem_len: 254,
+                at: 0,
+            },
+            Slot {
+                tag: 0x8001,
+                word_len: 7,
+                exact_len: 9,
+                stem_len: 5,
+                at: 123_456,
+            },
+        ] {
+            assert_ne!(slot.pack(), 0);
+            assert_eq!(Slot::unpack(slot.pack()), slot);
         }
     }
 
