@@ -100,6 +100,14 @@ impl DocStore {
         }
     }
 
+    /// Starts reading the stored documents of `doc_ids` ([`crate::readahead`]), before
+    /// [`DocStore::document_text`] reads them one after another.
+    pub fn read_ahead_documents(&self, doc_ids: &[&str]) {
+        for id in doc_ids {
+            self.docs.read_ahead(id.as_bytes());
+        }
+    }
+
     /// The document without its links and categories, which search results never show
     /// and which are often most of its JSON: what snippets and passages are cut from.
     pub fn document_text(&self, doc_id: &str) -> Result<Option<Document>, CorpusError> {

@@ -428,6 +428,136 @@ pub struct LangIndex {
     lang: Lang,
     pages: (IndexReader, PageFields),
     passages: (IndexReader, PassageFields),
+    /// Where the pages' and the passages' posting lists lie, for read-ahead hints.
+    page_postings: PostingsFiles,
+    passage_postings: PostingsFiles,
+}
+
+/// Where each segment's posting lists start in its `.idx` file, field by field, so that
+/// a query's lists can be read ahead all at once ([`crate::readahead`]). tantivy names a
+/// list by its byte range inside the field's part of that file (`TermInfo`); the part's
+/// own offset is found once, at open, from the file's mapping.
+struct PostingsFiles {
+    /// By segment id (`uuid_string`).
+    segments: BTreeMap<String, SegmentPostings>,
+}
+
+struct SegmentPostings {
+    file: std::fs::File,
+    /// Each indexed field's part of the file starts here.
+    fields: BTreeMap<Field, u64>,
+}
+
+impl PostingsFiles {
+    /// Locates every segment's field parts. A segment whose layout cannot be found is
+    /// left out: its lists are read on demand, as without hints.
+    fn locate(reader: &IndexReader, dir: &Path) -> PostingsFiles {
+        let searcher = reader.searcher();
+        let mut segments = BTreeMap::new();
+        for segment in searcher.segment_readers() {
+            let id = segment.segment_id().uuid_string();
+            match SegmentPostings::locate(searcher.index(), dir, &id) {
+                Ok(Some(found)) => {
+                    segments.insert(id, found);
+                }
+                Ok(None) => tracing::debug!(segment = %id, "postings not mapped: no read-ahead"),
+                Err(e) => tracing::debug!(segment = %id, error = %e, "no read-ahead"),
+            }
+        }
+        PostingsFiles { segments }
+    }
+
+    /// Hints the posting lists of `terms` (field, analysed term) in every segment.
+    fn read_ahead<'a>(
+        &self,
+        searcher: &tantivy::Searcher,
+        terms: impl IntoIterator<Item = (Field, &'a str)> + Clone,
+    ) {
+        for segment in searcher.segment_readers() {
+            let Some(layout) = self.segments.get(&segment.segment_id().uuid_string()) else {
+                continue;
+            };
+            for (field, text) in terms.clone() {
+                let Some(&start) = layout.fields.get(&field) else {
+                    continue;
+                };
+                let info = segment.inverted_index(field).and_then(|inverted| {
+                    Ok(inverted.get_term_info(&Term::from_field_text(field, text))?)
+                });
+                if let Ok(Some(info)) = info {
+                    let range = info.postings_range;
+                    crate::readahead::will_need(
+                        &layout.file,
+                        start + range.start as u64,
+                        range.len() as u64,
+                    );
+                }
+            }
+        }
+    }
+}
+
+impl SegmentPostings {
+    fn locate(index: &Index, dir: &Path, id: &str) -> tantivy::Result<Option<SegmentPostings>> {
+        let name = format!("{id}.idx");
+        use tantivy::directory::Directory;
+        let whole = index.directory().open_read(Path::new(&name))?;
+        let bytes = whole.read_bytes()?;
+        let composite = tantivy::directory::CompositeFile::open(&whole)?;
+        // A mapped file hands out slices of one mapping, so a part's address less the
+        // file's is its offset. Checked: the offset must fall inside the file and hold
+        // the part's bytes (another directory could copy instead of mapping).
+        let base = bytes.as_slice().as_ptr() as usize;
+        let mut fields = BTreeMap::new();
+        for (field, entry) in index.schema().fields() {
+            if !entry.is_indexed() {
+                continue;
+            }
+            let Some(part) = composite.open_read(field) else {
+                continue;
+            };
+            let part = part.read_bytes()?;
+            let offset = (part.as_slice().as_ptr() as usize).wrapping_sub(base);
+            let head = &part.as_slice()[..part.len().min(64)];
+            if bytes.as_slice().get(offset..offset + head.len()) != Some(head) {
+                return Ok(None);
+            }
+            fields.insert(field, offset as u64);
+        }
+        Ok(Some(SegmentPostings {
+            file: std::fs::File::open(dir.join(&name))?,
+            fields,
+        }))
+    }
+}
+
+/// Hints, in a background thread, the files every query reads a little of: term
+/// dictionaries, field norms, fast fields and stored ids (about 150 MB per million
+/// articles; not the posting lists, which [`PostingsFiles`] hints query by query).
+fn read_ahead_small_files(dirs: Vec<PathBuf>) {
+    let spawned = std::thread::Builder::new()
+        .name("index-readahead".into())
+        .spawn(move || {
+            for dir in dirs {
+                let Ok(entries) = std::fs::read_dir(&dir) else {
+                    continue;
+                };
+                let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+                paths.sort();
+                for path in paths {
+                    let small = path
+                        .extension()
+                        .and_then(|e| e.to_str())
+                        .is_some_and(|e| matches!(e, "term" | "fieldnorm" | "fast" | "store"));
+                    if let (true, Ok(file)) = (small, std::fs::File::open(&path)) {
+                        crate::readahead::will_need_all(&file);
+                    }
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::debug!(error = %e, "no index read-ahead thread");
+    }
 }
 
 fn open_reader(path: &Path) -> tantivy::Result<IndexReader> {
@@ -593,11 +723,63 @@ impl LangIndex {
             heading: qs.get_field("heading")?,
             text: qs.get_field("text")?,
         };
+        let page_postings = PostingsFiles::locate(&pages, &dir.join("pages"));
+        let passage_postings = PostingsFiles::locate(&passages, &dir.join("passages"));
+        read_ahead_small_files(vec![dir.join("pages"), dir.join("passages")]);
         Ok(LangIndex {
             lang,
             pages: (pages, pf),
             passages: (passages, qf),
+            page_postings,
+            passage_postings,
         })
+    }
+
+    /// Starts reading every posting list a page search for these terms walks: the page
+    /// query's ([`LangIndex::search_pages`]) and the passage text and headings that
+    /// [`LangIndex::best_passages`] scores.
+    pub fn read_ahead_search(&self, terms: &[String], exact_terms: &[String]) {
+        let f = &self.pages.1;
+        let page_terms = terms
+            .iter()
+            .flat_map(|t| [(f.title, t.as_str()), (f.body, t.as_str())])
+            .chain(
+                exact_terms
+                    .iter()
+                    .flat_map(|t| [(f.title_exact, t.as_str()), (f.body_exact, t.as_str())]),
+            );
+        self.page_postings
+            .read_ahead(&self.pages.0.searcher(), page_terms);
+        let q = &self.passages.1;
+        let passage_terms = terms
+            .iter()
+            .flat_map(|t| [(q.text, t.as_str()), (q.heading, t.as_str())]);
+        self.passage_postings
+            .read_ahead(&self.passages.0.searcher(), passage_terms);
+    }
+
+    /// The same for a passage search ([`LangIndex::search_passages`]).
+    pub fn read_ahead_retrieve(&self, terms: &[String]) {
+        let q = &self.passages.1;
+        let passage_terms = terms.iter().flat_map(|t| {
+            [
+                (q.text, t.as_str()),
+                (q.title, t.as_str()),
+                (q.heading, t.as_str()),
+            ]
+        });
+        self.passage_postings
+            .read_ahead(&self.passages.0.searcher(), passage_terms);
+    }
+
+    /// Starts reading each page's passage list (the postings of its id), which
+    /// [`LangIndex::best_passages`] walks.
+    pub fn read_ahead_pages(&self, doc_ids: &[&str]) {
+        let id = self.passages.1.doc_id;
+        self.passage_postings.read_ahead(
+            &self.passages.0.searcher(),
+            doc_ids.iter().map(|d| (id, *d)),
+        );
     }
 
     pub fn lang(&self) -> Lang {
@@ -913,6 +1095,49 @@ mod tests {
     /// Search, passage search and the best-passage pass give the same results over an
     /// index left in many segments (a merge limit of one byte keeps every commit's
     /// segment) as over the same documents in one segment.
+    /// Every segment's layout is found, and the bytes a read-ahead hint names, read from
+    /// the file, are the posting list tantivy reads for the term.
+    fn read_ahead_finds_the_lists(
+        reader: &super::IndexReader,
+        files: &super::PostingsFiles,
+        field: super::Field,
+        terms: &[&str],
+    ) {
+        use std::os::unix::fs::FileExt;
+        use tantivy::directory::Directory;
+        let searcher = reader.searcher();
+        assert_eq!(files.segments.len(), searcher.segment_readers().len());
+        let mut checked = 0;
+        for segment in searcher.segment_readers() {
+            let id = segment.segment_id().uuid_string();
+            let layout = &files.segments[&id];
+            let whole = searcher
+                .index()
+                .directory()
+                .open_read(std::path::Path::new(&format!("{id}.idx")))
+                .unwrap();
+            let composite = tantivy::directory::CompositeFile::open(&whole).unwrap();
+            let part = composite.open_read(field).unwrap();
+            let inverted = segment.inverted_index(field).unwrap();
+            for term in terms {
+                let term = super::Term::from_field_text(field, term);
+                let Some(info) = inverted.get_term_info(&term).unwrap() else {
+                    continue;
+                };
+                let range = info.postings_range;
+                let want = part.slice(range.clone()).read_bytes().unwrap();
+                let mut got = vec![0u8; range.len()];
+                layout
+                    .file
+                    .read_exact_at(&mut got, layout.fields[&field] + range.start as u64)
+                    .unwrap();
+                assert_eq!(got, want.as_slice());
+                checked += 1;
+            }
+        }
+        assert!(checked > 0);
+    }
+
     #[test]
     fn many_segments_rank_like_one() {
         use super::*;
@@ -965,6 +1190,12 @@ mod tests {
         assert!(segments(&many) > 10, "{} segments", segments(&many));
         let ids: Vec<String> = docs.iter().map(|d| d.id.clone()).collect();
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        for index in [&one, &many] {
+            let f = index.pages.1;
+            read_ahead_finds_the_lists(&index.pages.0, &index.page_postings, f.body, &words);
+            let q = index.passages.1;
+            read_ahead_finds_the_lists(&index.passages.0, &index.passage_postings, q.doc_id, &ids);
+        }
         for query in [
             &["river"][..],
             &["war", "king"],

@@ -17,6 +17,7 @@ pub mod jsonl;
 pub mod manifest;
 pub mod normalize;
 pub mod passages;
+pub mod readahead;
 pub mod seen;
 pub mod spill;
 pub mod store;

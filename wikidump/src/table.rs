@@ -481,24 +481,9 @@ impl Table {
 
     /// The value of `key`, reading and decompressing the one block that may hold it.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, TableError> {
-        let n = self.keys.len();
-        // First index entry whose key is greater than `key`.
-        let (mut lo, mut hi) = (0usize, n);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            if self.keys.key(mid) <= key {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        let Some(at) = lo.checked_sub(1) else {
+        let Some(block) = self.block_for(key) else {
             return Ok(None);
         };
-        if self.keyed && self.keys.key(at) != key {
-            return Ok(None);
-        }
-        let block = self.blocks[self.keys.blocks[at] as usize];
         let raw = self.read_block(block)?;
         let mut entries = Entries { raw: &raw, at: 0 };
         while let Some(entry) = entries.next() {
@@ -511,6 +496,33 @@ impl Table {
             }
         }
         Ok(None)
+    }
+
+    /// Starts reading the block [`Table::get`] of `key` will read ([`crate::readahead`]).
+    pub fn read_ahead(&self, key: &[u8]) {
+        if let Some(block) = self.block_for(key) {
+            crate::readahead::will_need(&self.file, block.offset, u64::from(block.len));
+        }
+    }
+
+    /// The one block that may hold `key`.
+    fn block_for(&self, key: &[u8]) -> Option<Block> {
+        let n = self.keys.len();
+        // First index entry whose key is greater than `key`.
+        let (mut lo, mut hi) = (0usize, n);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.keys.key(mid) <= key {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let at = lo.checked_sub(1)?;
+        if self.keyed && self.keys.key(at) != key {
+            return None;
+        }
+        self.blocks.get(self.keys.blocks[at] as usize).copied()
     }
 
     /// Every key in order.
