@@ -93,26 +93,17 @@ impl EnglishTerms {
         let mut rest = text;
         while let Some((word, after)) = next_word(rest) {
             rest = after;
-            let slot = match self.memo.find(word) {
-                Some(slot) => slot,
+            let fresh;
+            let terms = match self.memo.find(word) {
+                Some(slot) => self.memo.terms(slot),
                 None => {
-                    let (e, s) = word_terms(&mut self.filters, &self.stemmer, word);
-                    let terms = e.as_deref().map(|e| (e, s.as_str()));
-                    match self.memo.insert(word, terms) {
-                        Some(slot) => slot,
-                        None => {
-                            // Too long to remember: used as they are.
-                            if let Some((e, s)) = terms {
-                                push_term(exact, e);
-                                push_term(stemmed, s);
-                                n += 1;
-                            }
-                            continue;
-                        }
-                    }
+                    fresh = word_terms(&mut self.filters, &self.stemmer, word);
+                    let terms = fresh.as_ref().map(|(e, s)| (e.as_str(), s.as_str()));
+                    self.memo.insert(word, terms);
+                    terms
                 }
             };
-            if let Some((e, s)) = self.memo.terms(slot) {
+            if let Some((e, s)) = terms {
                 push_term(exact, e);
                 push_term(stemmed, s);
                 n += 1;
@@ -158,14 +149,14 @@ fn word_terms(
     filters: &mut TextAnalyzer,
     stemmer: &frostem::Stemmer,
     word: &str,
-) -> (Option<String>, String) {
+) -> Option<(String, String)> {
     let mut stream = filters.token_stream(word);
     if !stream.advance() {
-        return (None, String::new());
+        return None;
     }
     let exact = std::mem::take(&mut stream.token_mut().text);
     let stem = stemmer.stem(&exact).into_owned();
-    (Some(exact), stem)
+    Some((exact, stem))
 }
 
 /// Distinct words an [`EnglishTerms`] memo holds before it starts over: 1 MB of slots
@@ -278,13 +269,18 @@ impl TermMemo {
         ))
     }
 
-    /// Remembers `word`'s terms (`None` = dropped) and returns its slot; `None` when a
-    /// length does not fit a slot's byte.
-    fn insert(&mut self, word: &str, terms: Option<(&str, &str)>) -> Option<Slot> {
+    /// Remembers `word`'s terms (`None` = dropped), unless a length does not fit a
+    /// slot's byte.
+    fn insert(&mut self, word: &str, terms: Option<(&str, &str)>) {
         let len = |t: &str| u8::try_from(t.len()).ok().filter(|&n| n < DROPPED);
-        let word_len = len(word)?;
+        let Some(word_len) = len(word) else {
+            return;
+        };
         let (exact_len, stem_len) = match terms {
-            Some((e, s)) => (len(e)?, len(s)?),
+            Some((e, s)) => match (len(e), len(s)) {
+                (Some(e), Some(s)) => (e, s),
+                _ => return,
+            },
             None => (DROPPED, 0),
         };
         if self.words >= self.capacity || self.arena.len() > ARENA_LIMIT {
@@ -307,7 +303,6 @@ impl TermMemo {
         }
         self.slots[i] = slot.pack();
         self.words += 1;
-        Some(slot)
     }
 }
 

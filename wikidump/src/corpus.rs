@@ -207,7 +207,6 @@ impl Corpus {
             return Ok(Vec::new());
         };
         let terms = crate::analyzers::query_terms(lang, &q.text);
-        index.read_ahead_retrieve(&terms);
         let ranked = index
             .search_passages(&terms, q.top_k.min(MAX_TOP_K))
             .map_err(|e| search_err(&e))?;
@@ -221,8 +220,8 @@ impl Corpus {
         ranked: impl IntoIterator<Item = (String, u32, f32)>,
     ) -> Result<Vec<PassageHit>, CorpusError> {
         let ranked: Vec<(String, u32, f32)> = ranked.into_iter().collect();
-        let ids: Vec<&str> = ranked.iter().map(|(id, _, _)| id.as_str()).collect();
-        self.store.read_ahead_documents(&ids);
+        self.store
+            .read_ahead_documents(ranked.iter().map(|(id, _, _)| id.as_str()));
         // Several hits often come from one page: read and split it once.
         let mut pages: BTreeMap<String, PageText> = BTreeMap::new();
         let mut hits = Vec::new();
@@ -264,8 +263,8 @@ impl Corpus {
             None => None,
         };
         let ranked: Vec<(String, u32, f32)> = ranked.into_iter().collect();
-        let ids: Vec<&str> = ranked.iter().map(|(id, _, _)| id.as_str()).collect();
-        self.store.read_ahead_documents(&ids);
+        self.store
+            .read_ahead_documents(ranked.iter().map(|(id, _, _)| id.as_str()));
         ranked
             .into_iter()
             .map(|(doc_id, ordinal, score)| {
@@ -364,7 +363,6 @@ impl Corpus {
         let terms = crate::analyzers::query_terms(lang, &q.text);
         let exact_terms = crate::analyzers::exact_query_terms(lang, &q.text);
         let top_k = q.top_k.min(MAX_TOP_K);
-        index.read_ahead_search(&terms, &exact_terms);
         let pages = index
             .search_pages(&terms, &exact_terms, top_k)
             .map_err(|e| search_err(&e))?;
@@ -372,8 +370,7 @@ impl Corpus {
             return Ok(Vec::new());
         }
         let ids: Vec<&str> = pages.iter().map(|p| p.doc_id.as_str()).collect();
-        self.store.read_ahead_documents(&ids);
-        index.read_ahead_pages(&ids);
+        self.store.read_ahead_documents(ids.iter().copied());
         let snippets = index
             .snippets(&terms, SNIPPET_CHARS)
             .map_err(|e| search_err(&e))?;

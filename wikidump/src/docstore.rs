@@ -102,7 +102,7 @@ impl DocStore {
 
     /// Starts reading the stored documents of `doc_ids` ([`crate::readahead`]), before
     /// [`DocStore::document_text`] reads them one after another.
-    pub fn read_ahead_documents(&self, doc_ids: &[&str]) {
+    pub fn read_ahead_documents<'a>(&self, doc_ids: impl IntoIterator<Item = &'a str>) {
         for id in doc_ids {
             self.docs.read_ahead(id.as_bytes());
         }

@@ -467,23 +467,20 @@ impl PostingsFiles {
         PostingsFiles { segments }
     }
 
-    /// Hints the posting lists of `terms` (field, analysed term) in every segment.
-    fn read_ahead<'a>(
-        &self,
-        searcher: &tantivy::Searcher,
-        terms: impl IntoIterator<Item = (Field, &'a str)> + Clone,
-    ) {
+    /// Hints the posting lists of `terms` in every segment.
+    fn read_ahead(&self, searcher: &tantivy::Searcher, terms: &[Term]) {
         for segment in searcher.segment_readers() {
             let Some(layout) = self.segments.get(&segment.segment_id().uuid_string()) else {
                 continue;
             };
-            for (field, text) in terms.clone() {
+            for term in terms {
+                let field = term.field();
                 let Some(&start) = layout.fields.get(&field) else {
                     continue;
                 };
-                let info = segment.inverted_index(field).and_then(|inverted| {
-                    Ok(inverted.get_term_info(&Term::from_field_text(field, text))?)
-                });
+                let info = segment
+                    .inverted_index(field)
+                    .and_then(|inverted| Ok(inverted.get_term_info(term)?));
                 if let Ok(Some(info)) = info {
                     let range = info.postings_range;
                     crate::readahead::will_need(
@@ -497,10 +494,17 @@ impl PostingsFiles {
     }
 }
 
+/// The terms `query` reads the postings of.
+fn terms_of(query: &dyn Query) -> Vec<Term> {
+    let mut terms = Vec::new();
+    query.query_terms(&mut |term, _| terms.push(term.clone()));
+    terms
+}
+
 impl SegmentPostings {
     fn locate(index: &Index, dir: &Path, id: &str) -> tantivy::Result<Option<SegmentPostings>> {
-        let name = format!("{id}.idx");
         use tantivy::directory::Directory;
+        let name = format!("{id}.idx");
         let whole = index.directory().open_read(Path::new(&name))?;
         let bytes = whole.read_bytes()?;
         let composite = tantivy::directory::CompositeFile::open(&whole)?;
@@ -735,53 +739,6 @@ impl LangIndex {
         })
     }
 
-    /// Starts reading every posting list a page search for these terms walks: the page
-    /// query's ([`LangIndex::search_pages`]) and the passage text and headings that
-    /// [`LangIndex::best_passages`] scores.
-    pub fn read_ahead_search(&self, terms: &[String], exact_terms: &[String]) {
-        let f = &self.pages.1;
-        let page_terms = terms
-            .iter()
-            .flat_map(|t| [(f.title, t.as_str()), (f.body, t.as_str())])
-            .chain(
-                exact_terms
-                    .iter()
-                    .flat_map(|t| [(f.title_exact, t.as_str()), (f.body_exact, t.as_str())]),
-            );
-        self.page_postings
-            .read_ahead(&self.pages.0.searcher(), page_terms);
-        let q = &self.passages.1;
-        let passage_terms = terms
-            .iter()
-            .flat_map(|t| [(q.text, t.as_str()), (q.heading, t.as_str())]);
-        self.passage_postings
-            .read_ahead(&self.passages.0.searcher(), passage_terms);
-    }
-
-    /// The same for a passage search ([`LangIndex::search_passages`]).
-    pub fn read_ahead_retrieve(&self, terms: &[String]) {
-        let q = &self.passages.1;
-        let passage_terms = terms.iter().flat_map(|t| {
-            [
-                (q.text, t.as_str()),
-                (q.title, t.as_str()),
-                (q.heading, t.as_str()),
-            ]
-        });
-        self.passage_postings
-            .read_ahead(&self.passages.0.searcher(), passage_terms);
-    }
-
-    /// Starts reading each page's passage list (the postings of its id), which
-    /// [`LangIndex::best_passages`] walks.
-    pub fn read_ahead_pages(&self, doc_ids: &[&str]) {
-        let id = self.passages.1.doc_id;
-        self.passage_postings.read_ahead(
-            &self.passages.0.searcher(),
-            doc_ids.iter().map(|d| (id, *d)),
-        );
-    }
-
     pub fn lang(&self) -> Lang {
         self.lang
     }
@@ -817,6 +774,7 @@ impl LangIndex {
         }
         let query = BooleanQuery::new(clauses);
         let searcher = reader.searcher();
+        self.page_postings.read_ahead(&searcher, &terms_of(&query));
         let top = searcher.search(&query, &top_by_score_then_seq(limit))?;
         let mut hits = Vec::with_capacity(top.len());
         for (score, addr) in top {
@@ -846,8 +804,11 @@ impl LangIndex {
             clauses.push((Occur::Should, term_query(f.title, t)));
             clauses.push((Occur::Should, boosted(f.heading, t, HEADING_BOOST)));
         }
+        let query = BooleanQuery::new(clauses);
         let searcher = reader.searcher();
-        let top = searcher.search(&BooleanQuery::new(clauses), &top_by_score_then_seq(limit))?;
+        self.passage_postings
+            .read_ahead(&searcher, &terms_of(&query));
+        let top = searcher.search(&query, &top_by_score_then_seq(limit))?;
         let mut hits = Vec::with_capacity(top.len());
         for (score, addr) in top {
             hits.push(self.passage_ref(&searcher, addr, score)?);
@@ -886,13 +847,19 @@ impl LangIndex {
     ) -> tantivy::Result<Vec<Option<u32>>> {
         let (reader, f) = &self.passages;
         let searcher = reader.searcher();
-        let weight = if terms.is_empty() {
-            None
-        } else {
-            Some(
-                self.snippet_query(terms)
-                    .weight(EnableScoring::enabled_from_searcher(&searcher))?,
-            )
+        let query = (!terms.is_empty()).then(|| self.snippet_query(terms));
+        let id_terms: Vec<Term> = doc_ids
+            .iter()
+            .map(|id| Term::from_field_text(f.doc_id, id))
+            .collect();
+        let mut hinted = id_terms.clone();
+        if let Some(query) = &query {
+            hinted.extend(terms_of(query));
+        }
+        self.passage_postings.read_ahead(&searcher, &hinted);
+        let weight = match &query {
+            Some(query) => Some(query.weight(EnableScoring::enabled_from_searcher(&searcher))?),
+            None => None,
         };
         // Per page: (seq, score when matched) of every passage, over all segments.
         let mut scored: Vec<Vec<(u64, Option<Score>)>> = vec![Vec::new(); doc_ids.len()];
@@ -903,9 +870,8 @@ impl LangIndex {
                 .u64("seq")?
                 .first_or_default_col(u64::MAX);
             let mut members: Vec<(DocId, usize)> = Vec::new();
-            for (page, id) in doc_ids.iter().enumerate() {
-                let term = Term::from_field_text(f.doc_id, id);
-                if let Some(mut postings) = ids.read_postings(&term, IndexRecordOption::Basic)? {
+            for (page, term) in id_terms.iter().enumerate() {
+                if let Some(mut postings) = ids.read_postings(term, IndexRecordOption::Basic)? {
                     while postings.doc() != TERMINATED {
                         // (A published index has no deletes; a deleted doc still has postings.)
                         if !segment.is_deleted(postings.doc()) {
@@ -1092,9 +1058,6 @@ pub fn prefix_chars(text: &str, max_chars: usize) -> String {
 #[cfg(test)]
 #[allow(clippy::single_range_in_vec_init)] // highlight lists of one range
 mod tests {
-    /// Search, passage search and the best-passage pass give the same results over an
-    /// index left in many segments (a merge limit of one byte keeps every commit's
-    /// segment) as over the same documents in one segment.
     /// Every segment's layout is found, and the bytes a read-ahead hint names, read from
     /// the file, are the posting list tantivy reads for the term.
     fn read_ahead_finds_the_lists(
@@ -1138,6 +1101,9 @@ mod tests {
         assert!(checked > 0);
     }
 
+    /// Search, passage search and the best-passage pass give the same results over an
+    /// index left in many segments (a merge limit of one byte keeps every commit's
+    /// segment) as over the same documents in one segment.
     #[test]
     fn many_segments_rank_like_one() {
         use super::*;
